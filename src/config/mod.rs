@@ -1,0 +1,174 @@
+//! Configuration: the TOML file, `SWITCHYARD_*` environment variables and CLI flags,
+//! merged in that order of increasing precedence (the CLI owns the last two via clap).
+//!
+//! The routing table maps each table to a named backend. Backends are a tagged enum
+//! (`kind = "..."`) so new engines are new variants; several of each kind may coexist.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+use crate::error::{Error, Result};
+
+pub const DEFAULT_LISTEN: &str = "127.0.0.1:5433";
+pub const DEFAULT_DATA_DIR: &str = "switchyard-data";
+pub const DEFAULT_DEMO_ROWS: usize = 1_000_000;
+/// The backend that serves Delta tables found under `data_dir` when no
+/// `[tables]` entry names them.
+pub const LOCAL_BACKEND: &str = "local";
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    #[serde(default = "default_listen")]
+    pub listen: String,
+    #[serde(default = "default_data_dir")]
+    pub data_dir: PathBuf,
+    /// Rows of demo data to generate when `data_dir` holds no table (0 disables).
+    #[serde(default = "default_demo_rows")]
+    pub demo_rows: usize,
+    /// Most simultaneous client connections; more are refused with SQLSTATE 53300.
+    #[serde(default = "default_max_connections")]
+    pub max_connections: usize,
+    #[serde(default)]
+    pub backends: BTreeMap<String, BackendConfig>,
+    #[serde(default)]
+    pub tables: BTreeMap<String, TableConfig>,
+}
+
+/// One named backend. The `kind` tag selects the engine.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(tag = "kind", rename_all = "lowercase", deny_unknown_fields)]
+pub enum BackendConfig {
+    /// Apache DataFusion over Delta Lake tables; table locations come from `[tables]`.
+    Delta {},
+}
+
+impl BackendConfig {
+    pub fn kind(&self) -> &'static str {
+        match self {
+            BackendConfig::Delta {} => "delta",
+        }
+    }
+}
+
+/// Where a table lives: the backend that answers for it and, for Delta, its location.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TableConfig {
+    pub backend: String,
+    /// Delta table location: a directory path (relative paths are taken from the
+    /// config file's directory).
+    pub location: Option<String>,
+}
+
+fn default_listen() -> String {
+    DEFAULT_LISTEN.to_owned()
+}
+fn default_data_dir() -> PathBuf {
+    PathBuf::from(DEFAULT_DATA_DIR)
+}
+fn default_demo_rows() -> usize {
+    DEFAULT_DEMO_ROWS
+}
+fn default_max_connections() -> usize {
+    1024
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            listen: default_listen(),
+            data_dir: default_data_dir(),
+            demo_rows: default_demo_rows(),
+            max_connections: default_max_connections(),
+            backends: BTreeMap::new(),
+            tables: BTreeMap::new(),
+        }
+    }
+}
+
+impl Config {
+    pub fn from_toml(text: &str) -> Result<Config> {
+        toml::from_str(text).map_err(|e| Error::Config(e.to_string()))
+    }
+
+    /// Reads a config file; relative table locations and `data_dir` resolve
+    /// against the file's directory, so a config works from any working directory.
+    pub fn load(path: &Path) -> Result<Config> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| Error::Config(format!("{}: {e}", path.display())))?;
+        let mut config = Config::from_toml(&text)?;
+        let base = path.parent().unwrap_or(Path::new("."));
+        if config.data_dir.is_relative() {
+            config.data_dir = base.join(&config.data_dir);
+        }
+        for table in config.tables.values_mut() {
+            if let Some(location) = &table.location {
+                if !location.contains("://") && Path::new(location).is_relative() {
+                    table.location = Some(base.join(location).display().to_string());
+                }
+            }
+        }
+        Ok(config)
+    }
+
+    /// Adds the implicit `local` Delta backend and checks that every table names a
+    /// backend that exists and has what that backend needs.
+    pub fn validate(&mut self) -> Result<()> {
+        self.backends
+            .entry(LOCAL_BACKEND.to_owned())
+            .or_insert(BackendConfig::Delta {});
+        for (name, table) in &self.tables {
+            let backend = self.backends.get(&table.backend).ok_or_else(|| {
+                Error::Config(format!(
+                    "table {name} routes to backend {:?}, which is not defined under [backends]",
+                    table.backend
+                ))
+            })?;
+            if matches!(backend, BackendConfig::Delta {}) && table.location.is_none() {
+                return Err(Error::Config(format!(
+                    "table {name} is on Delta backend {:?} but has no location",
+                    table.backend
+                )));
+            }
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_the_example_config() {
+        let text = include_str!("../../deploy/switchyard.example.toml");
+        let mut config = Config::from_toml(text).unwrap();
+        config.validate().unwrap();
+        assert!(config.backends.contains_key(LOCAL_BACKEND));
+        assert!(!config.tables.is_empty());
+    }
+
+    #[test]
+    fn defaults_apply_to_an_empty_file() {
+        let config = Config::from_toml("").unwrap();
+        assert_eq!(config.listen, DEFAULT_LISTEN);
+        assert_eq!(config.demo_rows, DEFAULT_DEMO_ROWS);
+    }
+
+    #[test]
+    fn rejects_unknown_backend_kind_and_fields() {
+        assert!(Config::from_toml("[backends.x]\nkind = \"oracle\"\n").is_err());
+        assert!(Config::from_toml("listen_on = \"x\"\n").is_err());
+    }
+
+    #[test]
+    fn rejects_a_route_to_a_missing_backend() {
+        let mut config =
+            Config::from_toml("[tables.t]\nbackend = \"nowhere\"\nlocation = \"/x\"\n").unwrap();
+        let err = config.validate().unwrap_err().to_string();
+        assert!(err.contains("nowhere"), "{err}");
+    }
+}

@@ -1,0 +1,124 @@
+//! The `switchyard` binary: CLI, logging, configuration, then `server::run`.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use clap::{Parser, Subcommand};
+use switchyard::config::Config;
+use switchyard::engine::Engine;
+use switchyard::frontend::Frontend;
+use tracing_subscriber::EnvFilter;
+
+/// A PostgreSQL-wire endpoint in front of ClickHouse, StarRocks and DataFusion over
+/// Delta Lake: keep your dashboards while tables move between engines.
+#[derive(Parser)]
+#[command(version, about, long_about = None)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve the Postgres endpoint. With no configuration, serves DataFusion over the
+    /// Delta tables under ./switchyard-data, generating demo LLM-gateway logs there
+    /// on first start.
+    Serve(ServeArgs),
+}
+
+#[derive(clap::Args)]
+struct ServeArgs {
+    /// TOML configuration file (see deploy/switchyard.example.toml).
+    #[arg(long, env = "SWITCHYARD_CONFIG")]
+    config: Option<PathBuf>,
+    /// Address to listen on [default: 127.0.0.1:5433].
+    #[arg(long, env = "SWITCHYARD_LISTEN")]
+    listen: Option<String>,
+    /// Directory of local Delta tables [default: ./switchyard-data].
+    #[arg(long, env = "SWITCHYARD_DATA_DIR")]
+    data_dir: Option<PathBuf>,
+    /// Rows of demo data to generate when the data directory holds no table; 0
+    /// disables [default: 1000000].
+    #[arg(long, env = "SWITCHYARD_DEMO_ROWS")]
+    demo_rows: Option<usize>,
+    /// Most simultaneous client connections [default: 1024].
+    #[arg(long, env = "SWITCHYARD_MAX_CONNECTIONS")]
+    max_connections: Option<usize>,
+    /// Log filter, e.g. `info` or `switchyard=debug`.
+    #[arg(long, env = "SWITCHYARD_LOG", default_value = "info")]
+    log: String,
+}
+
+fn main() -> std::process::ExitCode {
+    let cli = Cli::parse();
+    let Command::Serve(args) = cli.command;
+    tracing_subscriber::fmt()
+        .with_env_filter(EnvFilter::try_new(&args.log).unwrap_or_else(|_| EnvFilter::new("info")))
+        .with_writer(std::io::stderr)
+        .init();
+    let runtime = tokio::runtime::Runtime::new().expect("tokio runtime");
+    match runtime.block_on(serve(args)) {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            tracing::error!("{e}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+async fn serve(args: ServeArgs) -> switchyard::Result<()> {
+    let mut config = match &args.config {
+        Some(path) => Config::load(path)?,
+        None => Config::default(),
+    };
+    if let Some(listen) = args.listen {
+        config.listen = listen;
+    }
+    if let Some(dir) = args.data_dir {
+        config.data_dir = dir;
+    }
+    if let Some(rows) = args.demo_rows {
+        config.demo_rows = rows;
+    }
+    if let Some(max) = args.max_connections {
+        config.max_connections = max;
+    }
+    config.validate()?;
+
+    if config.demo_rows > 0
+        && switchyard::demo::ensure_demo_data(&config.data_dir, config.demo_rows, true).await?
+    {
+        tracing::info!(dir = %config.data_dir.display(), rows = config.demo_rows, "demo data generated");
+    }
+    let engine = Arc::new(Engine::start(&config).await?);
+    let listener = tokio::net::TcpListener::bind(&config.listen)
+        .await
+        .map_err(|e| {
+            switchyard::Error::Config(format!("cannot listen on {}: {e}", config.listen))
+        })?;
+    let address = listener.local_addr()?;
+    tracing::info!(
+        "switchyard {} listening on {address} — try: psql -h {} -p {} -U switchyard",
+        env!("CARGO_PKG_VERSION"),
+        address.ip(),
+        address.port()
+    );
+    switchyard::server::run(
+        listener,
+        Frontend::new(engine),
+        config.max_connections,
+        shutdown_signal(),
+    )
+    .await;
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        .expect("SIGTERM handler");
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = term.recv() => {},
+    }
+}

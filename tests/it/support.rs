@@ -1,0 +1,81 @@
+//! A switchyard served in-process for the whole test binary, over demo Delta tables
+//! generated once into cargo's per-target temp directory.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::{Arc, OnceLock};
+
+use switchyard::config::Config;
+use switchyard::engine::Engine;
+use switchyard::frontend::Frontend;
+
+/// Rows in the test copy of `llm_requests`: enough for several batches and for a
+/// cross join that runs long enough to cancel.
+pub const DEMO_ROWS: usize = 20_000;
+
+pub struct TestServer {
+    pub addr: SocketAddr,
+}
+
+pub fn server() -> &'static TestServer {
+    static SERVER: OnceLock<TestServer> = OnceLock::new();
+    SERVER.get_or_init(start)
+}
+
+fn start() -> TestServer {
+    // Generated afresh each run, so a changed generator never meets stale tables.
+    let data_dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("it-demo");
+    let _ = std::fs::remove_dir_all(&data_dir);
+    let (tx, rx) = std::sync::mpsc::channel();
+    let dir = data_dir;
+    std::thread::spawn(move || {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .expect("runtime");
+        runtime.block_on(async move {
+            switchyard::demo::ensure_demo_data(&dir, DEMO_ROWS, false)
+                .await
+                .expect("demo data");
+            let mut config = Config {
+                data_dir: dir,
+                ..Config::default()
+            };
+            config.validate().expect("config");
+            let engine = Arc::new(Engine::start(&config).await.expect("engine"));
+            let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+                .await
+                .expect("bind");
+            tx.send(listener.local_addr().expect("addr")).expect("send");
+            switchyard::server::run(listener, Frontend::new(engine), 64, std::future::pending())
+                .await;
+        });
+    });
+    let addr = rx.recv().expect("server failed to start");
+    TestServer { addr }
+}
+
+pub async fn connect() -> tokio_postgres::Client {
+    let addr = server().addr;
+    let (client, connection) = tokio_postgres::connect(
+        &format!(
+            "host={} port={} user=tester application_name=it",
+            addr.ip(),
+            addr.port()
+        ),
+        tokio_postgres::NoTls,
+    )
+    .await
+    .expect("connect");
+    tokio::spawn(connection);
+    client
+}
+
+/// The SQLSTATE of a failed call.
+pub fn sqlstate(error: &tokio_postgres::Error) -> String {
+    error
+        .as_db_error()
+        .map(|e| e.code().code().to_owned())
+        .unwrap_or_else(|| format!("not a database error: {error}"))
+}

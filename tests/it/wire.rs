@@ -1,0 +1,396 @@
+//! The Postgres wire protocol end to end: real clients against switchyard serving
+//! DataFusion over Delta tables.
+
+use std::time::Duration;
+
+use tokio_postgres::SimpleQueryMessage;
+
+use crate::raw::{self, Raw};
+use crate::support::{connect, server, sqlstate, DEMO_ROWS};
+
+fn simple_rows(messages: &[SimpleQueryMessage]) -> Vec<Vec<Option<String>>> {
+    messages
+        .iter()
+        .filter_map(|m| match m {
+            SimpleQueryMessage::Row(row) => Some(
+                (0..row.len())
+                    .map(|i| row.get(i).map(str::to_owned))
+                    .collect(),
+            ),
+            _ => None,
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn simple_query_reads_the_delta_table() {
+    let client = connect().await;
+    let messages = client
+        .simple_query("SELECT count(*) FROM llm_requests")
+        .await
+        .unwrap();
+    assert_eq!(
+        simple_rows(&messages),
+        vec![vec![Some(DEMO_ROWS.to_string())]]
+    );
+}
+
+#[tokio::test]
+async fn columns_get_postgres_names_and_keep_case() {
+    let client = connect().await;
+    let rows = client
+        .query(
+            "SELECT model AS \"Model\", count(*), max(latency_ms) FROM llm_requests GROUP BY model ORDER BY 2 DESC LIMIT 3",
+            &[],
+        )
+        .await
+        .unwrap();
+    let names: Vec<&str> = rows[0].columns().iter().map(|c| c.name()).collect();
+    assert_eq!(names, ["Model", "count", "max"]);
+    let counts: Vec<i64> = rows.iter().map(|r| r.get(1)).collect();
+    assert!(counts.windows(2).all(|w| w[0] >= w[1]), "{counts:?}");
+}
+
+#[tokio::test]
+async fn extended_protocol_binds_parameters_and_returns_binary() {
+    let client = connect().await;
+    let statement = client
+        .prepare("SELECT request_id, latency_ms FROM llm_requests WHERE latency_ms > $1 AND provider = $2 ORDER BY latency_ms DESC LIMIT 5")
+        .await
+        .unwrap();
+    assert_eq!(statement.params()[0], tokio_postgres::types::Type::INT8);
+    for threshold in [100i64, 2_000] {
+        let rows = client
+            .query(&statement, &[&threshold, &"openai"])
+            .await
+            .unwrap();
+        assert!(!rows.is_empty());
+        for row in &rows {
+            let latency: i64 = row.get("latency_ms");
+            assert!(latency > threshold);
+            let id: &str = row.get("request_id");
+            assert_eq!(id.len(), 36);
+        }
+    }
+}
+
+#[tokio::test]
+async fn types_round_trip_in_text_and_binary() {
+    let client = connect().await;
+    let sql = "SELECT true AS b, CAST(1 AS SMALLINT) AS i2, CAST(2 AS INT) AS i4, CAST(3 AS BIGINT) AS i8, \
+               CAST(1.5 AS REAL) AS f4, CAST(2.25 AS DOUBLE PRECISION) AS f8, 'héllo' AS t, \
+               CAST('2024-05-01' AS DATE) AS d, CAST('2024-05-01 12:34:56' AS TIMESTAMP) AS ts";
+    let text = simple_rows(&client.simple_query(sql).await.unwrap());
+    assert_eq!(
+        text[0],
+        [
+            "t",
+            "1",
+            "2",
+            "3",
+            "1.5",
+            "2.25",
+            "héllo",
+            "2024-05-01",
+            "2024-05-01 12:34:56"
+        ]
+        .map(|s| Some(s.to_owned()))
+    );
+    let row = client.query_one(sql, &[]).await.unwrap();
+    assert!(row.get::<_, bool>("b"));
+    assert_eq!(row.get::<_, i16>("i2"), 1);
+    assert_eq!(row.get::<_, i32>("i4"), 2);
+    assert_eq!(row.get::<_, i64>("i8"), 3);
+    assert_eq!(row.get::<_, f32>("f4"), 1.5);
+    assert_eq!(row.get::<_, f64>("f8"), 2.25);
+    assert_eq!(row.get::<_, &str>("t"), "héllo");
+    assert_eq!(
+        row.get::<_, chrono::NaiveDate>("d"),
+        chrono::NaiveDate::from_ymd_opt(2024, 5, 1).unwrap()
+    );
+    assert_eq!(
+        row.get::<_, chrono::NaiveDateTime>("ts").to_string(),
+        "2024-05-01 12:34:56"
+    );
+}
+
+#[tokio::test]
+async fn timestamps_are_utc_instants() {
+    let client = connect().await;
+    let row = client
+        .query_one(
+            "SELECT min(\"timestamp\") AS first, max(\"timestamp\") AS last FROM llm_requests",
+            &[],
+        )
+        .await
+        .unwrap();
+    let first: chrono::DateTime<chrono::Utc> = row.get("first");
+    let last: chrono::DateTime<chrono::Utc> = row.get("last");
+    let anchor = chrono::DateTime::from_timestamp_millis(switchyard::demo::ANCHOR_MS).unwrap();
+    assert!(last <= anchor && first >= anchor - chrono::Duration::days(7));
+    let text = simple_rows(
+        &client
+            .simple_query("SELECT max(\"timestamp\") FROM llm_requests")
+            .await
+            .unwrap(),
+    );
+    let text = text[0][0].clone().unwrap();
+    assert!(text.ends_with("+00:00") || text.ends_with("+00"), "{text}");
+}
+
+#[tokio::test]
+async fn large_results_stream_completely() {
+    let client = connect().await;
+    let messages = client
+        .simple_query("SELECT * FROM llm_requests")
+        .await
+        .unwrap();
+    assert_eq!(simple_rows(&messages).len(), DEMO_ROWS);
+}
+
+#[tokio::test]
+async fn portals_suspend_at_max_rows() {
+    let mut client = connect().await;
+    let transaction = client.transaction().await.unwrap();
+    let portal = transaction
+        .bind("SELECT request_id FROM llm_requests LIMIT 250", &[])
+        .await
+        .unwrap();
+    let mut sizes = Vec::new();
+    loop {
+        let rows = transaction.query_portal(&portal, 100).await.unwrap();
+        sizes.push(rows.len());
+        if rows.len() < 100 {
+            break;
+        }
+    }
+    assert_eq!(sizes, [100, 100, 50]);
+}
+
+#[tokio::test]
+async fn errors_carry_sqlstate_and_leave_the_connection_usable() {
+    let client = connect().await;
+    let cases = [
+        ("SELEC 1", "42601"),
+        ("SELECT * FROM no_such_table", "42P01"),
+        ("SELECT no_such_column FROM llm_requests", "42703"),
+        ("SELECT made_up_function(1)", "0A000"),
+        ("INSERT INTO llm_requests (model) VALUES ('x')", "0A000"),
+        ("SET no_such_setting = 1", "42704"),
+    ];
+    for (sql, expected) in cases {
+        let simple = client.simple_query(sql).await.unwrap_err();
+        assert_eq!(sqlstate(&simple), expected, "simple: {sql}");
+        let extended = client.query(sql, &[]).await.unwrap_err();
+        assert_eq!(sqlstate(&extended), expected, "extended: {sql}");
+        let ok = client.query_one("SELECT 1 AS one", &[]).await.unwrap();
+        assert_eq!(ok.get::<_, i64>("one"), 1);
+    }
+}
+
+#[tokio::test]
+async fn syntax_errors_report_a_position() {
+    let (mut raw, _) = Raw::connect(&[("user", "tester")]).await;
+    let messages = raw.query("SELECT (1 + FROM llm_requests").await;
+    let error = messages.iter().find(|m| m.tag == b'E').expect("error");
+    assert_eq!(error.field(b'C').as_deref(), Some("42601"));
+    let position: usize = error.field(b'P').expect("position").parse().unwrap();
+    assert!((11..=30).contains(&position), "position {position}");
+}
+
+#[tokio::test]
+async fn multi_statement_simple_queries() {
+    let client = connect().await;
+    let messages = client
+        .simple_query("SELECT 1 AS a; SELECT 2 AS b")
+        .await
+        .unwrap();
+    assert_eq!(
+        simple_rows(&messages),
+        vec![vec![Some("1".into())], vec![Some("2".into())]]
+    );
+
+    // The first error ends the string; earlier results stand, later statements don't run.
+    let (mut raw, _) = Raw::connect(&[("user", "tester")]).await;
+    let messages = raw
+        .query("SELECT 1; SELECT * FROM no_such_table; SELECT 3")
+        .await;
+    assert_eq!(raw::tags(&messages), "TDCEZ");
+    // A syntax error anywhere runs nothing.
+    let messages = raw.query("SELECT 1; SELEC 2").await;
+    assert_eq!(raw::tags(&messages), "EZ");
+}
+
+#[tokio::test]
+async fn empty_and_comment_only_queries() {
+    let (mut raw, _) = Raw::connect(&[("user", "tester")]).await;
+    for sql in [";", "", "-- ping", "/* nothing */ ;"] {
+        let messages = raw.query(sql).await;
+        assert_eq!(raw::tags(&messages), "IZ", "{sql:?}");
+    }
+}
+
+#[tokio::test]
+async fn startup_reports_postgres_15_parameters() {
+    let (_, messages) = Raw::connect(&[("user", "tester"), ("application_name", "raw-it")]).await;
+    let params: std::collections::HashMap<String, String> = messages
+        .iter()
+        .filter(|m| m.tag == b'S')
+        .map(|m| m.parameter())
+        .collect();
+    assert!(params["server_version"].starts_with("15."), "{params:?}");
+    assert!(params["server_version"].contains("switchyard"));
+    assert_eq!(params["server_encoding"], "UTF8");
+    assert_eq!(params["client_encoding"], "UTF8");
+    assert_eq!(params["DateStyle"], "ISO, MDY");
+    assert_eq!(params["integer_datetimes"], "on");
+    assert_eq!(params["standard_conforming_strings"], "on");
+    assert_eq!(params["TimeZone"], "UTC");
+    assert_eq!(params["application_name"], "raw-it");
+    assert!(messages.iter().any(|m| m.tag == b'K'), "BackendKeyData");
+}
+
+#[tokio::test]
+async fn set_reports_parameter_status_and_show_reads_it() {
+    let (mut raw, _) = Raw::connect(&[("user", "tester")]).await;
+    let messages = raw.query("SET application_name = 'renamed'").await;
+    let reported: Vec<_> = messages
+        .iter()
+        .filter(|m| m.tag == b'S')
+        .map(|m| m.parameter())
+        .collect();
+    assert_eq!(reported, [("application_name".into(), "renamed".into())]);
+    let messages = raw.query("SHOW application_name").await;
+    let row = messages.iter().find(|m| m.tag == b'D').unwrap().row();
+    assert_eq!(row, [Some("renamed".into())]);
+    let messages = raw.query("SET TIME ZONE 'UTC'; SHOW TimeZone").await;
+    let row = messages.iter().find(|m| m.tag == b'D').unwrap().row();
+    assert_eq!(row, [Some("UTC".into())]);
+    let messages = raw.query("SET client_encoding = 'LATIN1'").await;
+    let error = messages.iter().find(|m| m.tag == b'E').unwrap();
+    assert_eq!(error.field(b'C').as_deref(), Some("0A000"));
+}
+
+#[tokio::test]
+async fn transaction_status_follows_begin_error_and_rollback() {
+    let (mut raw, _) = Raw::connect(&[("user", "tester")]).await;
+    assert_eq!(raw::status(&raw.query("BEGIN").await), 'T');
+    assert_eq!(raw::status(&raw.query("SAVEPOINT s1").await), 'T');
+    assert_eq!(raw::status(&raw.query("SELECT 1").await), 'T');
+    assert_eq!(raw::status(&raw.query("SELECT * FROM nope").await), 'E');
+    let messages = raw.query("SELECT 1").await;
+    let error = messages.iter().find(|m| m.tag == b'E').unwrap();
+    assert_eq!(error.field(b'C').as_deref(), Some("25P02"));
+    assert_eq!(raw::status(&messages), 'E');
+    assert_eq!(raw::status(&raw.query("ROLLBACK").await), 'I');
+    assert_eq!(
+        raw::status(&raw.query("BEGIN; SELECT 1; COMMIT").await),
+        'I'
+    );
+    let messages = raw.query("SAVEPOINT outside").await;
+    let error = messages.iter().find(|m| m.tag == b'E').unwrap();
+    assert_eq!(error.field(b'C').as_deref(), Some("25P01"));
+}
+
+#[tokio::test]
+async fn pipelined_extended_messages_before_one_sync() {
+    let (mut raw, _) = Raw::connect(&[("user", "tester")]).await;
+    let mut batch = Vec::new();
+    batch.extend(Raw::parse(
+        "by_model",
+        "SELECT count(*) AS n FROM llm_requests WHERE model = $1",
+    ));
+    batch.extend(Raw::describe(b'S', "by_model"));
+    batch.extend(Raw::bind("p1", "by_model", &[Some("no-such-model")]));
+    batch.extend(Raw::execute("p1", 0));
+    batch.extend(Raw::parse("", "SELECT 42 AS answer"));
+    batch.extend(Raw::bind("", "", &[]));
+    batch.extend(Raw::describe(b'P', ""));
+    batch.extend(Raw::execute("", 0));
+    batch.extend(Raw::close(b'S', "by_model"));
+    batch.extend(Raw::sync());
+    raw.send_bytes(&batch).await;
+    let messages = raw.until_ready().await;
+    // Parse, ParameterDescription, RowDescription, Bind, Data, Complete,
+    // Parse, Bind, RowDescription, Data, Complete, CloseComplete, Ready.
+    assert_eq!(raw::tags(&messages), "1tT2DC12TDC3Z");
+    let rows: Vec<_> = messages
+        .iter()
+        .filter(|m| m.tag == b'D')
+        .map(|m| m.row())
+        .collect();
+    assert_eq!(rows, [vec![Some("0".into())], vec![Some("42".into())]]);
+
+    // An error skips to Sync, then the connection goes on.
+    let mut batch = Raw::parse("", "SELECT * FROM nope");
+    batch.extend(Raw::bind("", "", &[]));
+    batch.extend(Raw::execute("", 0));
+    batch.extend(Raw::sync());
+    raw.send_bytes(&batch).await;
+    assert_eq!(raw::tags(&raw.until_ready().await), "EZ");
+    assert_eq!(raw::tags(&raw.query("SELECT 1").await), "TDCZ");
+}
+
+#[tokio::test]
+async fn cancel_request_stops_a_running_query() {
+    let client = connect().await;
+    let token = client.cancel_token();
+    let canceller = tokio::spawn(async move {
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        token.cancel_query(tokio_postgres::NoTls).await.unwrap();
+    });
+    let started = std::time::Instant::now();
+    let error = client
+        .simple_query(
+            "SELECT count(*) FROM llm_requests a CROSS JOIN llm_requests b WHERE a.latency_ms + b.latency_ms = -1",
+        )
+        .await
+        .unwrap_err();
+    canceller.await.unwrap();
+    assert_eq!(sqlstate(&error), "57014");
+    assert!(started.elapsed() < Duration::from_secs(30));
+    let ok = client.query_one("SELECT 1 AS one", &[]).await.unwrap();
+    assert_eq!(ok.get::<_, i64>("one"), 1);
+}
+
+#[tokio::test]
+async fn garbage_closes_only_that_connection() {
+    let client = connect().await;
+    let mut stream = tokio::net::TcpStream::connect(server().addr).await.unwrap();
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    stream
+        .write_all(b"\x00\x00\x00\x08garbage that is no startup packet at all")
+        .await
+        .unwrap();
+    let mut buf = [0u8; 256];
+    let closed = tokio::time::timeout(Duration::from_secs(10), async {
+        loop {
+            match stream.read(&mut buf).await {
+                Ok(0) | Err(_) => return true,
+                Ok(_) => continue,
+            }
+        }
+    })
+    .await
+    .unwrap_or(false);
+    assert!(closed, "the server kept a garbage connection open");
+
+    // A message claiming to be 1 GiB long, after a valid startup.
+    let (mut raw, _) = Raw::connect(&[("user", "tester")]).await;
+    raw.send_bytes(&[b'Q', 0x40, 0, 0, 0]).await;
+    let ended = tokio::time::timeout(Duration::from_secs(10), async {
+        while let Some(message) = raw.read().await {
+            if message.tag == b'E' {
+                continue;
+            }
+        }
+    })
+    .await;
+    assert!(
+        ended.is_ok(),
+        "oversized message did not end the connection"
+    );
+
+    let ok = client.query_one("SELECT 1 AS one", &[]).await.unwrap();
+    assert_eq!(ok.get::<_, i64>("one"), 1);
+}
