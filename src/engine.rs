@@ -9,6 +9,7 @@ use arrow::datatypes::{Field, Schema, SchemaRef};
 use arrow::record_batch::RecordBatch;
 use futures::StreamExt;
 
+use crate::backend::starrocks::StarRocksBackend;
 use crate::backend::{BackendRef, DeltaBackend, Description, ResultStream};
 use crate::config::{BackendConfig, Config, LOCAL_BACKEND};
 use crate::error::{Error, Result};
@@ -19,6 +20,8 @@ use crate::{emit, sql};
 pub struct Engine {
     backends: BTreeMap<String, BackendRef>,
     routes: RoutingTable,
+    /// Table facts for emitting (FINAL dedup rules from `[tables.*] dedup`).
+    emit_context: emit::EmitContext,
 }
 
 /// A query ready to run: its IR and where it goes. Parameters are bound and the
@@ -56,11 +59,42 @@ impl Engine {
             }
         }
         let mut backends: BTreeMap<String, BackendRef> = BTreeMap::new();
+        // Discovered tables that dedup on write (StarRocks primary-key tables).
+        let mut dedup_on_write: Vec<String> = Vec::new();
         for (name, backend) in &config.backends {
             let opened: BackendRef = match backend {
                 BackendConfig::Delta {} => {
                     let tables = delta_tables.remove(name.as_str()).unwrap_or_default();
                     Arc::new(DeltaBackend::open(name, &tables).await?)
+                }
+                BackendConfig::Starrocks(starrocks) => {
+                    let routed: Vec<String> = config
+                        .tables
+                        .iter()
+                        .filter(|(_, route)| &route.backend == name)
+                        .map(|(table, _)| table.clone())
+                        .collect();
+                    let opened = StarRocksBackend::open(name, starrocks, &routed).await?;
+                    dedup_on_write.extend(opened.dedup_on_write_tables());
+                    // With no table routed to it, it serves every table it discovers.
+                    for table in crate::backend::Backend::tables(&opened) {
+                        if routes.backend_of(&table.name).is_none() {
+                            routes.insert(&table.name, name);
+                        }
+                    }
+                    Arc::new(opened)
+                }
+                BackendConfig::Clickhouse(clickhouse) => {
+                    let opened =
+                        crate::backend::clickhouse::ClickHouseBackend::open(name, clickhouse)
+                            .await?;
+                    // Discovered tables no [tables] entry or Delta directory claims.
+                    for table in crate::backend::Backend::tables(&opened) {
+                        if routes.backend_of(&table.name).is_none() {
+                            routes.insert(&table.name, name);
+                        }
+                    }
+                    Arc::new(opened)
                 }
             };
             tracing::info!(
@@ -71,7 +105,21 @@ impl Engine {
             );
             backends.insert(name.clone(), opened);
         }
-        Ok(Engine { backends, routes })
+        let mut emit_context = emit::EmitContext::default();
+        for (table, table_config) in &config.tables {
+            if let Some(rule) = &table_config.dedup {
+                emit_context.dedup.insert(table.clone(), rule.clone());
+            }
+        }
+        for table in dedup_on_write {
+            let on_write = emit::DedupRule::OnWrite(emit::OnWrite::OnWrite);
+            emit_context.dedup.entry(table).or_insert(on_write);
+        }
+        Ok(Engine {
+            backends,
+            routes,
+            emit_context,
+        })
     }
 
     pub fn routes(&self) -> &RoutingTable {
@@ -82,9 +130,14 @@ impl Engine {
         self.backends.values()
     }
 
-    /// Lowers and routes a parsed query.
+    /// Lowers and routes a parsed Postgres-flavoured query.
     pub fn plan(&self, query: &sqlparser::ast::Query) -> Result<Plan> {
-        let query = sql::lower_query(query)?;
+        self.plan_as(query, sql::Flavor::Postgres)
+    }
+
+    /// Lowers and routes a query parsed in `flavor` (`sql::Parsed::flavor`).
+    pub fn plan_as(&self, query: &sqlparser::ast::Query, flavor: sql::Flavor) -> Result<Plan> {
+        let query = sql::lower_query_as(query, flavor)?;
         let route = self.routes.route(&query.tables())?;
         let backend = self
             .backends
@@ -100,7 +153,7 @@ impl Engine {
 
     /// The result schema and parameter types, without running the query.
     pub async fn describe(&self, plan: &Plan) -> Result<Description> {
-        let text = emit::emit(&plan.query, plan.backend.target())?;
+        let text = emit::emit_with(&plan.query, plan.backend.target(), &self.emit_context)?;
         let mut description = plan
             .backend
             .describe(&text, plan.query.param_count())
@@ -116,7 +169,11 @@ impl Engine {
         } else {
             Some(plan.query.bind(params)?)
         };
-        emit::emit(bound.as_ref().unwrap_or(&plan.query), plan.backend.target())
+        emit::emit_with(
+            bound.as_ref().unwrap_or(&plan.query),
+            plan.backend.target(),
+            &self.emit_context,
+        )
     }
 
     pub async fn execute(&self, plan: &Plan, params: &[ir::Literal]) -> Result<ResultStream> {

@@ -6,6 +6,7 @@
 //! streams Arrow batches) → `frontend::encode` (Arrow → Postgres rows).
 
 pub mod backend;
+pub mod catalog;
 pub mod config;
 pub mod demo;
 pub mod emit;

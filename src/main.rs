@@ -24,6 +24,49 @@ enum Command {
     /// Delta tables under ./switchyard-data, generating demo LLM-gateway logs there
     /// on first start.
     Serve(ServeArgs),
+    /// Print the SQL switchyard would send to a backend for one query, or the 0A000 error
+    /// naming every construct that backend cannot run.
+    Translate(TranslateArgs),
+}
+
+#[derive(clap::Args)]
+struct TranslateArgs {
+    /// Target dialect: clickhouse, starrocks or datafusion.
+    #[arg(long)]
+    to: String,
+    /// Flavour of the input: clickhouse, postgres or auto (detected) [default: auto].
+    #[arg(long, default_value = "auto")]
+    from: String,
+    /// The query.
+    sql: String,
+}
+
+fn translate(args: TranslateArgs) -> std::process::ExitCode {
+    let Some(target) = switchyard::emit::Target::from_name(&args.to) else {
+        eprintln!(
+            "--to must be clickhouse, starrocks or datafusion, not {:?}",
+            args.to
+        );
+        return std::process::ExitCode::from(2);
+    };
+    let Some(from) = switchyard::sql::DialectSetting::from_setting(&args.from) else {
+        eprintln!(
+            "--from must be clickhouse, postgres or auto, not {:?}",
+            args.from
+        );
+        return std::process::ExitCode::from(2);
+    };
+    let context = switchyard::emit::EmitContext::default();
+    match switchyard::emit::translate(&args.sql, from, target, &context) {
+        Ok(sql) => {
+            println!("{sql}");
+            std::process::ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("ERROR {}: {e}", e.sqlstate());
+            std::process::ExitCode::FAILURE
+        }
+    }
 }
 
 #[derive(clap::Args)]
@@ -45,13 +88,16 @@ struct ServeArgs {
     #[arg(long, env = "SWITCHYARD_MAX_CONNECTIONS")]
     max_connections: Option<usize>,
     /// Log filter, e.g. `info` or `switchyard=debug`.
-    #[arg(long, env = "SWITCHYARD_LOG", default_value = "info")]
+    #[arg(long, env = "SWITCHYARD_LOG", default_value = "warn,switchyard=info")]
     log: String,
 }
 
 fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
-    let Command::Serve(args) = cli.command;
+    let args = match cli.command {
+        Command::Serve(args) => args,
+        Command::Translate(args) => return translate(args),
+    };
     tracing_subscriber::fmt()
         .with_env_filter(EnvFilter::try_new(&args.log).unwrap_or_else(|_| EnvFilter::new("info")))
         .with_writer(std::io::stderr)

@@ -3,12 +3,16 @@
 //! routed Delta table registered under its case-preserved name.
 
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
+use arrow::datatypes::SchemaRef;
 use async_trait::async_trait;
 use datafusion::error::DataFusionError;
 use datafusion::execution::context::SessionContext;
 use datafusion::prelude::SessionConfig;
+use deltalake::DeltaTable;
 use futures::StreamExt;
+use tokio::sync::Mutex;
 
 use super::{Backend, Description, ResultStream, TableInfo};
 use crate::emit::Target;
@@ -17,7 +21,18 @@ use crate::error::{Error, Result};
 pub struct DeltaBackend {
     name: String,
     ctx: SessionContext,
-    tables: Vec<TableInfo>,
+    tables: Vec<DeltaTableState>,
+}
+
+/// How stale a table's snapshot may get before a query looks for new commits.
+/// Writers (backfills, pipelines) commit while we serve; a query issued a second
+/// after a commit sees it.
+const FRESHNESS: Duration = Duration::from_secs(1);
+
+struct DeltaTableState {
+    name: String,
+    table: Mutex<(DeltaTable, Instant)>,
+    schema: std::sync::Mutex<SchemaRef>,
 }
 
 impl DeltaBackend {
@@ -29,7 +44,7 @@ impl DeltaBackend {
             // Postgres clients expect identifiers exactly as quoted; the emitter quotes all.
             .set_bool("datafusion.sql_parser.enable_ident_normalization", false);
         let ctx = SessionContext::new_with_config(config);
-        let mut infos = Vec::new();
+        let mut states = Vec::new();
         for (table, location) in tables {
             let url = deltalake::table::builder::ensure_table_uri(location)
                 .map_err(|e| Error::Config(format!("table {table} at {location}: {e}")))?;
@@ -39,23 +54,58 @@ impl DeltaBackend {
             delta
                 .update_datafusion_session(&ctx.state())
                 .map_err(Error::internal)?;
-            let provider = delta.table_provider().await.map_err(Error::internal)?;
-            infos.push(TableInfo {
+            let schema = register(&ctx, table, &delta).await?;
+            states.push(DeltaTableState {
                 name: table.clone(),
-                schema: provider.schema(),
+                table: Mutex::new((delta, Instant::now())),
+                schema: std::sync::Mutex::new(schema),
             });
-            ctx.register_table(
-                datafusion::common::TableReference::bare(table.as_str()),
-                provider,
-            )
-            .map_err(Error::internal)?;
         }
         Ok(DeltaBackend {
             name: name.to_owned(),
             ctx,
-            tables: infos,
+            tables: states,
         })
     }
+
+    /// Picks up commits made since a table was last checked.
+    async fn refresh(&self) -> Result<()> {
+        for state in &self.tables {
+            let mut guard = state.table.lock().await;
+            let (table, checked) = &mut *guard;
+            if checked.elapsed() < FRESHNESS {
+                continue;
+            }
+            let before = table.version();
+            table
+                .update_incremental(None)
+                .await
+                .map_err(|e| Error::Backend {
+                    backend: self.name.clone(),
+                    message: format!("refreshing table {}: {e}", state.name),
+                })?;
+            *checked = Instant::now();
+            if table.version() != before {
+                let schema = register(&self.ctx, &state.name, table).await?;
+                *state.schema.lock().unwrap() = schema;
+                tracing::debug!(table = %state.name, version = ?table.version(), "delta table refreshed");
+            }
+        }
+        Ok(())
+    }
+}
+
+/// (Re-)registers `table`'s current snapshot under `name`; returns its schema.
+async fn register(ctx: &SessionContext, name: &str, table: &DeltaTable) -> Result<SchemaRef> {
+    let provider = table.table_provider().await.map_err(Error::internal)?;
+    let schema = provider.schema();
+    let reference = datafusion::common::TableReference::bare(name);
+    // Replacing a snapshot: DataFusion refuses to register over an existing name.
+    ctx.deregister_table(reference.clone())
+        .map_err(Error::internal)?;
+    ctx.register_table(reference, provider)
+        .map_err(Error::internal)?;
+    Ok(schema)
 }
 
 #[async_trait]
@@ -69,10 +119,17 @@ impl Backend for DeltaBackend {
     }
 
     fn tables(&self) -> Vec<TableInfo> {
-        self.tables.clone()
+        self.tables
+            .iter()
+            .map(|state| TableInfo {
+                name: state.name.clone(),
+                schema: state.schema.lock().unwrap().clone(),
+            })
+            .collect()
     }
 
     async fn describe(&self, sql: &str, parameter_count: usize) -> Result<Description> {
+        self.refresh().await?;
         let frame = self.ctx.sql(sql).await.map_err(map_datafusion_error)?;
         let inferred = frame
             .logical_plan()
@@ -88,6 +145,7 @@ impl Backend for DeltaBackend {
     }
 
     async fn execute(&self, sql: &str) -> Result<ResultStream> {
+        self.refresh().await?;
         let frame = self.ctx.sql(sql).await.map_err(map_datafusion_error)?;
         let stream = frame.execute_stream().await.map_err(map_datafusion_error)?;
         let schema = stream.schema();

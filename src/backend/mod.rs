@@ -2,7 +2,9 @@
 //! dialect and returns a stream of Arrow record batches — the one currency between
 //! backends, the cache and the wire encoder. A backend never sees Postgres wire types.
 
+pub mod clickhouse;
 pub mod delta;
+pub mod starrocks;
 
 use std::pin::Pin;
 use std::sync::Arc;

@@ -43,12 +43,70 @@ pub struct Config {
 pub enum BackendConfig {
     /// Apache DataFusion over Delta Lake tables; table locations come from `[tables]`.
     Delta {},
+    /// StarRocks (or any MySQL-protocol server) over the MySQL protocol.
+    Starrocks(StarRocksConfig),
+    /// ClickHouse over its HTTP interface.
+    Clickhouse(ClickHouseConfig),
+}
+
+/// `[backends.<name>] kind = "clickhouse"`. Durations are in seconds.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ClickHouseConfig {
+    /// The HTTP interface, e.g. `http://127.0.0.1:8123`.
+    pub url: String,
+    #[serde(default = "default_clickhouse_user")]
+    pub user: String,
+    #[serde(default)]
+    pub password: Option<String>,
+    /// The database holding the routed tables (the user's default if unset).
+    #[serde(default)]
+    pub database: Option<String>,
+    /// Response compression: `none` or `lz4` (ignored for servers older than 21).
+    #[serde(default)]
+    pub compression: ClickHouseCompression,
+    /// A query running longer is killed on the server and fails.
+    #[serde(default = "default_clickhouse_timeout_secs")]
+    pub timeout_secs: u64,
+    /// How long discovered table schemas (system.tables/system.columns) are trusted.
+    #[serde(default = "default_clickhouse_schema_ttl_secs")]
+    pub schema_ttl_secs: u64,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ClickHouseCompression {
+    #[default]
+    None,
+    Lz4,
+}
+
+/// `[backends.<name>] kind = "starrocks"`. Durations are in seconds.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StarRocksConfig {
+    /// `mysql://user:password@host:9030/database`; the database holds the routed tables.
+    pub url: String,
+    /// Most pooled connections (queries beyond this wait for one, within `timeout_secs`).
+    #[serde(default = "default_starrocks_pool_size")]
+    pub pool_size: usize,
+    /// A query (connect, run and stream) running longer is killed: SQLSTATE 57014.
+    #[serde(default = "default_starrocks_timeout_secs")]
+    pub timeout_secs: u64,
+    /// Establishing a connection; a backend that is down fails its queries this fast.
+    #[serde(default = "default_starrocks_connect_timeout_secs")]
+    pub connect_timeout_secs: u64,
+    /// How long discovered table schemas (information_schema) are trusted.
+    #[serde(default = "default_starrocks_schema_ttl_secs")]
+    pub schema_ttl_secs: u64,
 }
 
 impl BackendConfig {
     pub fn kind(&self) -> &'static str {
         match self {
             BackendConfig::Delta {} => "delta",
+            BackendConfig::Starrocks(_) => "starrocks",
+            BackendConfig::Clickhouse(_) => "clickhouse",
         }
     }
 }
@@ -61,6 +119,11 @@ pub struct TableConfig {
     /// Delta table location: a directory path (relative paths are taken from the
     /// config file's directory).
     pub location: Option<String>,
+    /// What ClickHouse's `FROM t FINAL` means for this table on a backend without FINAL:
+    /// `dedup = "on_write"` or `dedup = { key = ["id"], version = "updated_at",
+    /// is_deleted = "is_deleted" }` (see `emit::DedupRule`).
+    #[serde(default)]
+    pub dedup: Option<crate::emit::DedupRule>,
 }
 
 fn default_listen() -> String {
@@ -74,6 +137,27 @@ fn default_demo_rows() -> usize {
 }
 fn default_max_connections() -> usize {
     1024
+}
+fn default_starrocks_pool_size() -> usize {
+    16
+}
+fn default_starrocks_timeout_secs() -> u64 {
+    300
+}
+fn default_starrocks_connect_timeout_secs() -> u64 {
+    10
+}
+fn default_starrocks_schema_ttl_secs() -> u64 {
+    60
+}
+fn default_clickhouse_user() -> String {
+    "default".to_owned()
+}
+fn default_clickhouse_timeout_secs() -> u64 {
+    300
+}
+fn default_clickhouse_schema_ttl_secs() -> u64 {
+    60
 }
 
 impl Default for Config {

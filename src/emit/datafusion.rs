@@ -309,9 +309,14 @@ mod tests {
             &["LATERAL subquery"],
         ),
         ("SELECT DISTINCT ON (a) a FROM t", &["DISTINCT ON"]),
+        // PREWHERE merges into WHERE and max_threads changes no result: both go.
         (
-            "SELECT count() FROM t FINAL PREWHERE a = 1 LIMIT 1 BY b SETTINGS max_threads = 1",
-            &["PREWHERE", "FINAL", "LIMIT BY", "SETTINGS"],
+            "SELECT count() FROM t FINAL PREWHERE a = 1 LIMIT 1 BY b SETTINGS max_threads = 1, join_use_nulls = 1",
+            &[
+                "FINAL on t (no dedup rule configured)",
+                "LIMIT BY",
+                "SETTINGS join_use_nulls",
+            ],
         ),
         (
             "SELECT quantile(0.5)(x) FROM t",
@@ -627,6 +632,9 @@ mod tests {
                     limit: None,
                     offset: None,
                     unsupported: Vec::new(),
+                    clickhouse: Default::default(),
+                    flavor: Default::default(),
+                    named_params: Vec::new(),
                 };
                 let sql = crate::emit::emit(&query, crate::emit::Target::DataFusion).unwrap();
                 let batches = ctx.sql(&sql).await.unwrap().collect().await.unwrap();

@@ -5,42 +5,118 @@
 //! target states only how it differs. Anything a target cannot express exactly is collected
 //! while emitting and reported in one `Error::Unsupported` (0A000) naming every construct.
 
+mod clickhouse;
 mod datafusion;
+mod dialects;
+mod functions;
+mod starrocks;
+mod tables;
+#[cfg(test)]
+mod translate_tests;
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
+
+use serde::Deserialize;
 
 use sqlparser::ast;
 use sqlparser::ast::helpers::attached_token::AttachedToken;
 
 use crate::error::{Error, Result};
 use crate::ir::{
-    self, BinaryOp, DataType, Expr, FrameBound, FrameUnits, Func, FunctionCall, JoinConstraint,
-    JoinKind, Literal, OrderByItem, Query, Select, SelectItem, SetExpr, SetOperator, TableRef,
-    UnaryOp, WindowSpec,
+    self, BinaryOp, DataType, Expr, Flavor, FrameBound, FrameUnits, Func, FunctionCall,
+    JoinConstraint, JoinKind, Literal, OrderByItem, Query, Select, SelectItem, SetExpr,
+    SetOperator, TableRef, UnaryOp, WindowSpec,
 };
 
 /// A backend dialect switchyard can emit.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Target {
     DataFusion,
+    ClickHouse,
+    StarRocks,
 }
 
 impl Target {
+    pub const ALL: [Target; 3] = [Target::ClickHouse, Target::StarRocks, Target::DataFusion];
+
     pub fn name(&self) -> &'static str {
         self.dialect().name()
+    }
+
+    /// The target named `name` (`clickhouse`, `starrocks`, `datafusion`).
+    pub fn from_name(name: &str) -> Option<Target> {
+        Target::ALL
+            .into_iter()
+            .find(|t| t.name().eq_ignore_ascii_case(name))
     }
 
     fn dialect(&self) -> &'static dyn TargetDialect {
         match self {
             Target::DataFusion => &datafusion::DataFusion,
+            Target::ClickHouse => &clickhouse::ClickHouse,
+            Target::StarRocks => &starrocks::StarRocks,
         }
     }
 }
 
+/// How a table's rows are deduplicated, which is what ClickHouse's `FROM t FINAL` means
+/// (ReplacingMergeTree semantics). Configured per table (`dedup = …` in the table's config)
+/// or discovered from a ClickHouse table's engine; both feed `EmitContext::dedup`.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(untagged)]
+pub enum DedupRule {
+    /// `dedup = "on_write"`: the table holds one row per key already (a StarRocks primary
+    /// key table, a Delta table maintained with MERGE), so FINAL changes nothing.
+    OnWrite(OnWrite),
+    /// `dedup = { key = [...], version = "...", is_deleted = "..." }`: keep, per key, the row
+    /// with the greatest version, then drop it if `is_deleted` is set.
+    Key {
+        key: Vec<String>,
+        version: Option<String>,
+        is_deleted: Option<String>,
+    },
+}
+
+/// The literal `"on_write"`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OnWrite {
+    OnWrite,
+}
+
+/// What emitting needs to know beyond the query: facts about tables.
+#[derive(Debug, Clone, Default)]
+pub struct EmitContext {
+    /// Dedup rules by table name as the query writes it (`TableName::dotted`).
+    pub dedup: HashMap<String, DedupRule>,
+}
+
+/// ClickHouse settings that change only how a query runs, never its result, so a target
+/// without them may drop them (every other setting is rejected for such targets).
+const RESULT_NEUTRAL_SETTINGS: &[&str] = &[
+    "max_threads",
+    "max_execution_time",
+    "max_memory_usage",
+    "use_query_cache",
+    "query_cache_ttl",
+    "max_block_size",
+    "optimize_read_in_order",
+    "log_comment",
+    "priority",
+];
+
 /// Emits `query` as SQL text for `target`. Unbound parameters print as `$n`.
 pub fn emit(query: &Query, target: Target) -> Result<String> {
+    emit_with(query, target, &EmitContext::default())
+}
+
+/// Emits `query` for `target` with the table facts in `context`.
+pub fn emit_with(query: &Query, target: Target, context: &EmitContext) -> Result<String> {
     let mut emitter = Emitter {
+        target,
         dialect: target.dialect(),
+        context,
+        flavor: query.flavor,
         unsupported: Vec::new(),
     };
     let ast = emitter.query(query);
@@ -52,6 +128,34 @@ pub fn emit(query: &Query, target: Target) -> Result<String> {
             backend: target.name().to_string(),
         })
     }
+}
+
+/// Translates one query from client SQL to `target`'s SQL: parse (flavour pinned or
+/// detected), lower, emit. What `switchyard translate` prints.
+pub fn translate(
+    sql: &str,
+    from: crate::sql::DialectSetting,
+    target: Target,
+    context: &EmitContext,
+) -> Result<String> {
+    let parsed = crate::sql::parse_with(sql, from)?;
+    let query = match parsed.statements.as_slice() {
+        [ast::Statement::Query(query)] => query,
+        [_] => {
+            return Err(Error::unsupported(
+                "translating anything but a query",
+                "switchyard",
+            ))
+        }
+        _ => {
+            return Err(Error::Syntax {
+                message: "expected exactly one statement".into(),
+                position: None,
+            })
+        }
+    };
+    let query = crate::sql::lower_query_as(query, parsed.flavor)?;
+    emit_with(&query, target, context)
 }
 
 /// How a target spells a catalogue function.
@@ -87,6 +191,18 @@ pub trait TargetDialect: Sync {
     /// How the target spells the catalogue function `name`; `None` if it has no exact
     /// equivalent (fail closed).
     fn function(&self, name: &str) -> Option<&'static FunctionSpelling>;
+
+    /// Whether `agg(…) FILTER (WHERE …)` is accepted; if not, the filter moves into the
+    /// arguments of NULL-ignoring aggregates (`Emitter::aggregate_filter`).
+    fn supports_aggregate_filter(&self) -> bool {
+        true
+    }
+
+    /// A typed literal spelled some other way than `CAST('text' AS type)`; `None` for the
+    /// cast.
+    fn typed_literal(&self, _value: &str, _ty: &DataType) -> Option<ast::Expr> {
+        None
+    }
 }
 
 /// `"name"`, with embedded quotes doubled.
@@ -173,12 +289,21 @@ fn object_name(idents: Vec<ast::Ident>) -> ast::ObjectName {
 }
 
 /// The IR → AST walk for one statement, collecting what the target cannot express.
-struct Emitter {
+struct Emitter<'a> {
+    target: Target,
     dialect: &'static dyn TargetDialect,
+    context: &'a EmitContext,
+    /// The flavour the client wrote the statement in.
+    flavor: Flavor,
     unsupported: Vec<String>,
 }
 
-impl Emitter {
+impl Emitter<'_> {
+    /// ClickHouse SQL sent on to ClickHouse: ClickHouse functions and clauses pass through.
+    fn passes_through(&self) -> bool {
+        self.target == Target::ClickHouse && self.flavor == Flavor::ClickHouse
+    }
+
     /// Records an unsupported construct; the returned placeholder is never printed.
     fn reject(&mut self, construct: impl Into<String>) -> ast::Expr {
         let construct = construct.into();
@@ -220,7 +345,7 @@ impl Emitter {
             kind: ast::OrderByKind::Expressions(self.order_by(&q.order_by)),
             interpolate: None,
         });
-        let limit_clause =
+        let mut limit_clause =
             (q.limit.is_some() || q.offset.is_some()).then(|| ast::LimitClause::LimitOffset {
                 limit: q.limit.as_ref().map(|e| self.expr(e)),
                 offset: q.offset.as_ref().map(|e| ast::Offset {
@@ -229,6 +354,33 @@ impl Emitter {
                 }),
                 limit_by: Vec::new(),
             });
+        if let Some(limit_by) = &q.clickhouse.limit_by {
+            if self.target != Target::ClickHouse || limit_clause.is_some() {
+                // TODO: the ROW_NUMBER() rewrite for other targets.
+                self.reject("LIMIT BY");
+            } else {
+                limit_clause = Some(ast::LimitClause::LimitOffset {
+                    limit: Some(self.expr(&limit_by.limit)),
+                    offset: limit_by.offset.as_ref().map(|e| ast::Offset {
+                        value: self.expr(e),
+                        rows: ast::OffsetRows::None,
+                    }),
+                    limit_by: limit_by.by.iter().map(|e| self.expr(e)).collect(),
+                });
+            }
+        }
+        let mut settings = Vec::new();
+        for (key, value) in &q.clickhouse.settings {
+            if self.target == Target::ClickHouse {
+                settings.push(ast::Setting {
+                    key: self.setting_name(key),
+                    value: self.expr(value),
+                });
+            } else if !RESULT_NEUTRAL_SETTINGS.contains(&key.as_str()) {
+                self.reject(format!("SETTINGS {key}"));
+            }
+        }
+        // FORMAT is never emitted: the backend client chooses the result format.
         ast::Query {
             with,
             body: Box::new(body),
@@ -237,10 +389,18 @@ impl Emitter {
             fetch: None,
             locks: Vec::new(),
             for_clause: None,
-            settings: None,
+            settings: (!settings.is_empty()).then_some(settings),
             format_clause: None,
             pipe_operators: Vec::new(),
         }
+    }
+
+    /// A setting name is an identifier ClickHouse reads unquoted only.
+    fn setting_name(&mut self, key: &str) -> ast::Ident {
+        if !is_plain_name(key) {
+            self.reject(format!("setting name {key:?}"));
+        }
+        ast::Ident::new(key)
     }
 
     fn set_expr(&mut self, body: &SetExpr) -> ast::SetExpr {
@@ -401,12 +561,77 @@ impl Emitter {
                 .map(|a| this.table_alias(&a.name, &a.columns, true))
         };
         match t {
-            TableRef::Table { name, alias: a } => ast::TableFactor::Table {
+            TableRef::Table {
+                name,
+                alias: a,
+                final_modifier: true,
+            } if self.target != Target::ClickHouse => {
+                match self.context.dedup.get(&name.dotted()).cloned() {
+                    Some(DedupRule::OnWrite(_)) => self.table_factor(&TableRef::Table {
+                        name: name.clone(),
+                        alias: a.clone(),
+                        final_modifier: false,
+                    }),
+                    Some(DedupRule::Key {
+                        key,
+                        version: Some(version),
+                        is_deleted,
+                    }) if self.target == Target::DataFusion => {
+                        let subquery =
+                            self.deduplicated(name, &key, &version, is_deleted.as_deref());
+                        let alias_name = a.as_ref().map_or_else(
+                            || name.parts.last().cloned().unwrap_or_default(),
+                            |a| a.name.clone(),
+                        );
+                        let columns = a.as_ref().map(|a| a.columns.clone()).unwrap_or_default();
+                        ast::TableFactor::Derived {
+                            lateral: false,
+                            subquery: Box::new(subquery),
+                            alias: Some(self.table_alias(&alias_name, &columns, true)),
+                            sample: None,
+                        }
+                    }
+                    Some(_) => {
+                        self.reject(format!(
+                            "FINAL on {} (its dedup rule cannot be expressed for {})",
+                            name.dotted(),
+                            self.target.name()
+                        ));
+                        ast::TableFactor::Derived {
+                            lateral: false,
+                            subquery: Box::new(empty_query()),
+                            alias: None,
+                            sample: None,
+                        }
+                    }
+                    None => {
+                        self.reject(format!(
+                            "FINAL on {} (no dedup rule configured)",
+                            name.dotted()
+                        ));
+                        ast::TableFactor::Derived {
+                            lateral: false,
+                            subquery: Box::new(empty_query()),
+                            alias: None,
+                            sample: None,
+                        }
+                    }
+                }
+            }
+            TableRef::Table {
+                name,
+                alias: a,
+                final_modifier,
+            } => ast::TableFactor::Table {
                 name: object_name(self.idents(&name.parts)),
                 alias: alias(self, a),
                 args: None,
                 with_hints: Vec::new(),
-                version: None,
+                // ClickHouse's FINAL prints after the alias, where sqlparser prints a
+                // "version" function.
+                version: final_modifier.then(|| {
+                    ast::TableVersion::Function(ast::Expr::Identifier(ast::Ident::new("FINAL")))
+                }),
                 with_ordinality: false,
                 partitions: Vec::new(),
                 json_path: None,
@@ -434,6 +659,104 @@ impl Emitter {
                 }
             }
         }
+    }
+
+    /// `FROM t FINAL` under a key/version rule, as DataFusion SQL:
+    /// `(SELECT * EXCLUDE (rn) FROM (SELECT *, row_number() OVER (PARTITION BY key ORDER BY
+    /// version DESC) AS rn FROM t) WHERE rn = 1 [AND NOT is_deleted])`.
+    fn deduplicated(
+        &mut self,
+        name: &ir::TableName,
+        key: &[String],
+        version: &str,
+        is_deleted: Option<&str>,
+    ) -> ast::Query {
+        const RN: &str = "__switchyard_row";
+        let row_number = ast::Expr::Function(ast::Function {
+            name: object_name(vec![ast::Ident::new("row_number")]),
+            uses_odbc_syntax: false,
+            parameters: ast::FunctionArguments::None,
+            args: ast::FunctionArguments::List(ast::FunctionArgumentList {
+                duplicate_treatment: None,
+                args: Vec::new(),
+                clauses: Vec::new(),
+            }),
+            within_group: Vec::new(),
+            filter: None,
+            null_treatment: None,
+            over: Some(ast::WindowType::WindowSpec(ast::WindowSpec {
+                window_name: None,
+                partition_by: key
+                    .iter()
+                    .map(|k| ast::Expr::Identifier(self.ident(k)))
+                    .collect(),
+                order_by: vec![ast::OrderByExpr {
+                    expr: ast::Expr::Identifier(self.ident(version)),
+                    options: ast::OrderByOptions {
+                        sort: Some(ast::OrderBySort::Desc),
+                        nulls_first: Some(false),
+                    },
+                    with_fill: None,
+                }],
+                window_frame: None,
+            })),
+        });
+        let mut inner = select_node(vec![
+            ast::SelectItem::Wildcard(ast::WildcardAdditionalOptions::default()),
+            ast::SelectItem::ExprWithAlias {
+                expr: row_number,
+                alias: self.ident(RN),
+            },
+        ]);
+        inner.from = vec![ast::TableWithJoins {
+            relation: self.table_factor(&TableRef::Table {
+                name: name.clone(),
+                alias: None,
+                final_modifier: false,
+            }),
+            joins: Vec::new(),
+        }];
+        let mut filter = ast::Expr::BinaryOp {
+            left: Box::new(ast::Expr::Identifier(self.ident(RN))),
+            op: ast::BinaryOperator::Eq,
+            right: Box::new(number("1".into())),
+        };
+        if let Some(is_deleted) = is_deleted {
+            // ClickHouse's is_deleted is UInt8: 1 marks a deletion.
+            filter = ast::Expr::BinaryOp {
+                left: Box::new(ast::Expr::Nested(Box::new(filter))),
+                op: ast::BinaryOperator::And,
+                right: Box::new(ast::Expr::Nested(Box::new(ast::Expr::BinaryOp {
+                    left: Box::new(ast::Expr::Cast {
+                        kind: ast::CastKind::Cast,
+                        expr: Box::new(ast::Expr::Identifier(self.ident(is_deleted))),
+                        data_type: ast::DataType::Int(None),
+                        format: None,
+                    }),
+                    op: ast::BinaryOperator::Eq,
+                    right: Box::new(number("0".into())),
+                }))),
+            };
+        }
+        let mut outer = select_node(vec![ast::SelectItem::Wildcard(
+            ast::WildcardAdditionalOptions {
+                opt_exclude: Some(ast::ExcludeSelectItem::Single(ast::ObjectName::from(vec![
+                    self.ident(RN),
+                ]))),
+                ..Default::default()
+            },
+        )]);
+        outer.from = vec![ast::TableWithJoins {
+            relation: ast::TableFactor::Derived {
+                lateral: false,
+                subquery: Box::new(query_node(ast::SetExpr::Select(Box::new(inner)))),
+                alias: Some(self.table_alias(RN, &[], true)),
+                sample: None,
+            },
+            joins: Vec::new(),
+        }];
+        outer.selection = Some(filter);
+        query_node(ast::SetExpr::Select(Box::new(outer)))
     }
 
     fn order_by(&mut self, items: &[OrderByItem]) -> Vec<ast::OrderByExpr> {
@@ -468,6 +791,11 @@ impl Emitter {
             },
             None => this.reject(format!("type {ty}")),
         };
+        if let Literal::Typed { value, ty } = literal {
+            if let Some(e) = self.dialect.typed_literal(value, ty) {
+                return e;
+            }
+        }
         match literal {
             Literal::Null => ast::Expr::value(ast::Value::Null),
             Literal::Bool(b) => ast::Expr::value(ast::Value::Boolean(*b)),
@@ -514,6 +842,65 @@ impl Emitter {
                 },
                 expr: self.operand(expr),
             },
+            // Constructs only DataFusion spells (and means) as Postgres does.
+            Expr::Binary {
+                op:
+                    BinaryOp::RegexMatch
+                    | BinaryOp::RegexIMatch
+                    | BinaryOp::RegexNotMatch
+                    | BinaryOp::RegexNotIMatch,
+                ..
+            } if self.target != Target::DataFusion => {
+                self.reject("regular-expression operator ~ (POSIX regex dialect)")
+            }
+            Expr::AnyOp { .. } if self.target != Target::DataFusion => {
+                self.reject("op ANY (array)")
+            }
+            Expr::Extract { .. } if self.target != Target::DataFusion && !self.passes_through() => {
+                self.reject("EXTRACT")
+            }
+            Expr::IsDistinctFrom { .. } | Expr::IsBool { .. }
+                if self.target != Target::DataFusion && !self.passes_through() =>
+            {
+                self.reject("IS [NOT] DISTINCT FROM / IS TRUE")
+            }
+            Expr::Like {
+                case_insensitive: true,
+                ..
+            } if self.target == Target::StarRocks => self.reject("ILIKE"),
+            // MySQL reads `||` as OR; `concat` is NULL if any argument is, as `||` is.
+            Expr::Binary {
+                left,
+                op: BinaryOp::Concat,
+                right,
+            } if self.target == Target::StarRocks => {
+                let args = vec![
+                    ast::FunctionArg::Unnamed(ast::FunctionArgExpr::Expr(self.expr(left))),
+                    ast::FunctionArg::Unnamed(ast::FunctionArgExpr::Expr(self.expr(right))),
+                ];
+                ast::Expr::Function(ast::Function {
+                    name: object_name(vec![ast::Ident::new("concat")]),
+                    uses_odbc_syntax: false,
+                    parameters: ast::FunctionArguments::None,
+                    args: ast::FunctionArguments::List(ast::FunctionArgumentList {
+                        duplicate_treatment: None,
+                        args,
+                        clauses: Vec::new(),
+                    }),
+                    within_group: Vec::new(),
+                    filter: None,
+                    null_treatment: None,
+                    over: None,
+                })
+            }
+            // Postgres divides integers as integers; ClickHouse and StarRocks never do, and
+            // the operand types are unknown here.
+            Expr::Binary {
+                op: BinaryOp::Divide,
+                ..
+            } if self.flavor == Flavor::Postgres && self.target != Target::DataFusion => {
+                self.reject("operator / (Postgres divides integers as integers)")
+            }
             Expr::Binary { left, op, right } => ast::Expr::BinaryOp {
                 left: self.operand(left),
                 op: binary_operator(*op),
@@ -647,10 +1034,20 @@ impl Emitter {
                 expr: self.boxed(expr),
             },
             Expr::Function(call) => self.function(call),
+            // `ARRAY[…]` is Postgres'; ClickHouse and StarRocks write `[…]`.
             Expr::Array(items) => ast::Expr::Array(ast::Array {
                 elem: items.iter().map(|e| self.expr(e)).collect(),
-                named: true,
+                named: self.target == Target::DataFusion,
             }),
+            // ClickHouse reads a missing map key or an out-of-range index as the type's
+            // default ('' or 0); the others give NULL.
+            Expr::Subscript { .. }
+                if (self.flavor == Flavor::ClickHouse) != (self.target == Target::ClickHouse) =>
+            {
+                self.reject(
+                    "subscript x[…] (ClickHouse gives a default value, not NULL, when absent)",
+                )
+            }
             Expr::Subscript { expr, index } => ast::Expr::CompoundFieldAccess {
                 root: self.operand(expr),
                 access_chain: vec![ast::AccessExpr::Subscript(ast::Subscript::Index {
@@ -662,6 +1059,28 @@ impl Emitter {
                 subquery: Box::new(self.query(query)),
                 negated: *negated,
             },
+            Expr::Lambda { params, body } if self.passes_through() => {
+                if let Some(bad) = params.iter().find(|p| !is_plain_name(p)) {
+                    return self.reject(format!("lambda parameter {bad:?}"));
+                }
+                let params: Vec<ast::LambdaFunctionParameter> = params
+                    .iter()
+                    .map(|p| ast::LambdaFunctionParameter {
+                        name: ast::Ident::new(p),
+                        data_type: None,
+                    })
+                    .collect();
+                ast::Expr::Lambda(ast::LambdaFunction {
+                    params: ast::OneOrManyWithParens::Many(params),
+                    body: self.boxed(body),
+                    syntax: ast::LambdaSyntax::Arrow,
+                })
+            }
+            Expr::Tuple(items) if self.passes_through() => {
+                ast::Expr::Tuple(items.iter().map(|e| self.expr(e)).collect())
+            }
+            Expr::Lambda { .. } => self.reject("lambda"),
+            Expr::Tuple(_) => self.reject("tuple"),
             Expr::Unsupported(construct) => self.reject(construct.clone()),
         }
     }
@@ -669,8 +1088,20 @@ impl Emitter {
     fn function(&mut self, call: &FunctionCall) -> ast::Expr {
         let def = match &call.func {
             Func::Known(def) => *def,
+            Func::Anonymous(name) if self.passes_through() => {
+                return self.call(name, call);
+            }
+            Func::Anonymous(name) if self.flavor == Flavor::ClickHouse => {
+                return match functions::clickhouse(self.target, name) {
+                    Some(handler) => handler(self, call),
+                    None => self.reject(format!("function {name}")),
+                }
+            }
             Func::Anonymous(name) => return self.reject(format!("function {name}")),
         };
+        if self.passes_through() {
+            return self.call(def.name, call);
+        }
         let Some(spelling) = self.dialect.function(def.name) else {
             return self.reject(format!("function {}", def.name));
         };
@@ -715,11 +1146,108 @@ impl Emitter {
                 clauses,
             })
         };
-        ast::Expr::Function(ast::Function {
+        let function = ast::Function {
             name: object_name(vec![ast::Ident::new(name)]),
             uses_odbc_syntax: false,
             parameters: ast::FunctionArguments::None,
             args,
+            within_group: Vec::new(),
+            filter: call.filter.as_ref().map(|e| self.boxed(e)),
+            null_treatment: None,
+            over: call
+                .over
+                .as_ref()
+                .map(|w| ast::WindowType::WindowSpec(self.window_spec(w))),
+        };
+        self.aggregate_filter(function)
+    }
+
+    /// Finishes an aggregate call: for targets without `FILTER (WHERE c)`, aggregates that
+    /// ignore NULL inputs get `CASE WHEN c THEN arg END` arguments instead (`count(*)`
+    /// counts `CASE WHEN c THEN 1 END`); any other filtered aggregate is rejected.
+    fn aggregate_filter(&mut self, mut f: ast::Function) -> ast::Expr {
+        const NULL_IGNORING: &[&str] = &[
+            "count",
+            "sum",
+            "avg",
+            "min",
+            "max",
+            "approx_count_distinct",
+            "stddev_samp",
+            "var_samp",
+        ];
+        if self.dialect.supports_aggregate_filter() {
+            return ast::Expr::Function(f);
+        }
+        let Some(condition) = f.filter.take() else {
+            return ast::Expr::Function(f);
+        };
+        let name = f.name.to_string();
+        let ast::FunctionArguments::List(list) = &mut f.args else {
+            return self.reject(format!("{name} with FILTER"));
+        };
+        if !NULL_IGNORING.contains(&name.as_str()) || list.args.len() != 1 {
+            return self.reject(format!("{name} with FILTER"));
+        }
+        let when = |value: ast::Expr| ast::Expr::Case {
+            case_token: AttachedToken::empty(),
+            end_token: AttachedToken::empty(),
+            operand: None,
+            conditions: vec![ast::CaseWhen {
+                condition: (*condition).clone(),
+                result: value,
+            }],
+            else_result: None,
+        };
+        let arg = match &list.args[0] {
+            ast::FunctionArg::Unnamed(ast::FunctionArgExpr::Wildcard) => when(number("1".into())),
+            ast::FunctionArg::Unnamed(ast::FunctionArgExpr::Expr(e)) => when(e.clone()),
+            _ => return self.reject(format!("{name} with FILTER")),
+        };
+        list.args = vec![ast::FunctionArg::Unnamed(ast::FunctionArgExpr::Expr(arg))];
+        ast::Expr::Function(f)
+    }
+
+    /// `name(params)(args)` exactly as written, for ClickHouse → ClickHouse.
+    fn call(&mut self, name: &str, call: &FunctionCall) -> ast::Expr {
+        if !is_plain_name(name) {
+            return self.reject(format!("function {name:?}"));
+        }
+        let list = |this: &mut Self, exprs: &[Expr]| {
+            exprs
+                .iter()
+                .map(|e| ast::FunctionArg::Unnamed(ast::FunctionArgExpr::Expr(this.expr(e))))
+                .collect::<Vec<_>>()
+        };
+        let parameters = if call.params.is_empty() {
+            ast::FunctionArguments::None
+        } else {
+            ast::FunctionArguments::List(ast::FunctionArgumentList {
+                duplicate_treatment: None,
+                args: list(self, &call.params),
+                clauses: Vec::new(),
+            })
+        };
+        let mut args = list(self, &call.args);
+        if call.star {
+            args.push(ast::FunctionArg::Unnamed(ast::FunctionArgExpr::Wildcard));
+        }
+        let clauses = if call.order_by.is_empty() {
+            Vec::new()
+        } else {
+            vec![ast::FunctionArgumentClause::OrderBy(
+                self.order_by(&call.order_by),
+            )]
+        };
+        ast::Expr::Function(ast::Function {
+            name: object_name(vec![ast::Ident::new(name)]),
+            uses_odbc_syntax: false,
+            parameters,
+            args: ast::FunctionArguments::List(ast::FunctionArgumentList {
+                duplicate_treatment: call.distinct.then_some(ast::DuplicateTreatment::Distinct),
+                args,
+                clauses,
+            }),
             within_group: Vec::new(),
             filter: call.filter.as_ref().map(|e| self.boxed(e)),
             null_treatment: None,
@@ -811,11 +1339,25 @@ fn select_node(projection: Vec<ast::SelectItem>) -> ast::Select {
     }
 }
 
+/// `[A-Za-z_][A-Za-z0-9_]*`: safe to print unquoted as a function or setting name.
+fn is_plain_name(name: &str) -> bool {
+    let mut chars = name.chars();
+    chars
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
+}
+
 /// The placeholder behind a rejected FROM item; never printed.
 fn empty_query() -> ast::Query {
+    query_node(ast::SetExpr::Select(Box::new(select_node(Vec::new()))))
+}
+
+/// A query with only a body.
+fn query_node(body: ast::SetExpr) -> ast::Query {
     ast::Query {
         with: None,
-        body: Box::new(ast::SetExpr::Select(Box::new(select_node(Vec::new())))),
+        body: Box::new(body),
         order_by: None,
         limit_clause: None,
         fetch: None,

@@ -14,6 +14,7 @@ use arrow::util::display::{ArrayFormatter, FormatOptions};
 use futures::{Stream, StreamExt};
 use pgwire::api::portal::Format;
 use pgwire::api::results::{FieldFormat, FieldInfo};
+use pgwire::api::Type;
 use pgwire::error::PgWireResult;
 use pgwire::messages::data::DataRow;
 use tokio_util::sync::{CancellationToken, WaitForCancellationFutureOwned};
@@ -47,8 +48,42 @@ fn needs_text(data_type: &DataType) -> bool {
 }
 
 pub fn pg_fields(schema: &SchemaRef, format: &Format) -> Result<Vec<FieldInfo>> {
-    arrow_pg::datatypes::arrow_schema_to_pg_fields(&client_schema(schema), format, None)
-        .map_err(|e| Error::internal(format!("cannot present result: {e}")))
+    let fields =
+        arrow_pg::datatypes::arrow_schema_to_pg_fields(&client_schema(schema), format, None)
+            .map_err(|e| Error::internal(format!("cannot present result: {e}")))?;
+    Ok(fields
+        .into_iter()
+        .zip(schema.fields())
+        .map(|(info, field)| {
+            if is_uuid(field) {
+                FieldInfo::new(info.name().into(), None, None, Type::UUID, info.format())
+            } else {
+                info
+            }
+        })
+        .collect())
+}
+
+/// Arrow's canonical UUID extension: 16 bytes, tagged in the field metadata.
+/// Binary format sends the 16 bytes as they are, which is Postgres' uuid binary form.
+fn is_uuid(field: &Field) -> bool {
+    matches!(field.data_type(), DataType::FixedSizeBinary(16))
+        && field.extension_type_name() == Some("arrow.uuid")
+}
+
+fn uuids_as_text(column: &ArrayRef) -> Result<ArrayRef> {
+    let bytes = column
+        .as_any()
+        .downcast_ref::<arrow::array::FixedSizeBinaryArray>()
+        .ok_or_else(|| Error::internal("uuid column is not FixedSizeBinary"))?;
+    let mut out = StringBuilder::with_capacity(bytes.len(), bytes.len() * 36);
+    for value in bytes.iter() {
+        match value.and_then(|b| uuid::Uuid::from_slice(b).ok()) {
+            Some(id) => out.append_value(id.hyphenated().to_string()),
+            None => out.append_null(),
+        }
+    }
+    Ok(Arc::new(out.finish()))
 }
 
 /// Adapts a batch for arrow-pg: maps become JSON text, and text-format timestamps
@@ -61,6 +96,17 @@ fn to_client_batch(
 ) -> Result<RecordBatch> {
     let adapt = |column: &ArrayRef, field: &FieldInfo| match column.data_type() {
         DataType::Map(..) => map_as_json(column).map(Some),
+        DataType::FixedSizeBinary(16) if *field.datatype() == Type::UUID => {
+            if field.format() == FieldFormat::Text {
+                uuids_as_text(column).map(Some)
+            } else {
+                // arrow-pg encodes variable-length binary as its raw bytes, which
+                // is uuid's binary wire form.
+                arrow::compute::cast(column, &DataType::Binary)
+                    .map(Some)
+                    .map_err(Error::internal)
+            }
+        }
         DataType::Timestamp(_, tz) if field.format() == FieldFormat::Text => {
             timestamps_as_text(column, tz.is_some()).map(Some)
         }
@@ -255,6 +301,55 @@ mod tests {
         assert_eq!(text.value(0), "2024-05-01 12:34:56+00");
         assert_eq!(text.value(1), "2024-05-01 12:34:56.12+00");
         assert!(text.is_null(2));
+    }
+
+    fn uuid_batch() -> (SchemaRef, RecordBatch) {
+        let field = Field::new("id", DataType::FixedSizeBinary(16), true)
+            .with_metadata([("ARROW:extension:name".to_owned(), "arrow.uuid".to_owned())].into());
+        let schema = Arc::new(Schema::new(vec![field]));
+        let id = uuid::Uuid::parse_str("0197209f-3f7e-7a3c-9d2e-5f0c6a1b2c3d").unwrap();
+        let column = arrow::array::FixedSizeBinaryArray::try_from_sparse_iter_with_size(
+            [Some(id.as_bytes().to_vec()), None].into_iter(),
+            16,
+        )
+        .unwrap();
+        let batch = RecordBatch::try_new(schema.clone(), vec![Arc::new(column)]).unwrap();
+        (schema, batch)
+    }
+
+    async fn encoded_values(format: Format) -> Vec<Option<Vec<u8>>> {
+        let (schema, batch) = uuid_batch();
+        let fields = Arc::new(pg_fields(&schema, &format).unwrap());
+        assert_eq!(*fields[0].datatype(), Type::UUID);
+        let result = ResultStream {
+            schema,
+            batches: Box::pin(futures::stream::iter([Ok(batch)])),
+        };
+        // take(): a row that fails to encode would otherwise repeat forever.
+        let rows: Vec<_> = row_stream(result, fields, CancellationToken::new())
+            .take(2)
+            .collect()
+            .await;
+        rows.into_iter()
+            .map(|row| {
+                let row = row.unwrap();
+                let data = row.data.to_vec();
+                let len = i32::from_be_bytes(data[0..4].try_into().unwrap());
+                (len >= 0).then(|| data[4..4 + len as usize].to_vec())
+            })
+            .collect()
+    }
+
+    #[tokio::test]
+    async fn uuids_encode_as_postgres_uuid() {
+        let text = encoded_values(Format::UnifiedText).await;
+        assert_eq!(
+            text[0].as_deref(),
+            Some(&b"0197209f-3f7e-7a3c-9d2e-5f0c6a1b2c3d"[..])
+        );
+        assert_eq!(text[1], None);
+        let binary = encoded_values(Format::UnifiedBinary).await;
+        assert_eq!(binary[0].as_ref().map(Vec::len), Some(16));
     }
 
     #[test]

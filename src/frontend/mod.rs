@@ -36,6 +36,7 @@ use sqlparser::ast::Statement;
 use tokio_util::sync::CancellationToken;
 
 use crate::backend::ResultStream;
+use crate::catalog::{Catalog, Piece, SessionView};
 use crate::engine::Engine;
 use crate::error::{Error, Result};
 use crate::sql;
@@ -46,6 +47,7 @@ use session::{Changed, Session};
 /// Shared by every connection: the engine and the cancel-key registry.
 pub struct Frontend {
     engine: Arc<Engine>,
+    catalog: Arc<Catalog>,
     cancels: Arc<CancelRegistry>,
     next_pid: AtomicI32,
     parser: Arc<StatementParser>,
@@ -53,11 +55,15 @@ pub struct Frontend {
 
 impl Frontend {
     pub fn new(engine: Arc<Engine>) -> Arc<Frontend> {
+        // Built from tables compiled into the binary: failing is a bug, not a condition.
+        let catalog = Arc::new(Catalog::new(engine.clone()).expect("catalog emulation starts"));
         Arc::new(Frontend {
             parser: Arc::new(StatementParser {
                 engine: engine.clone(),
+                catalog: catalog.clone(),
             }),
             engine,
+            catalog,
             cancels: Arc::default(),
             next_pid: AtomicI32::new(1000),
         })
@@ -79,6 +85,21 @@ impl Connection {
         let token = CancellationToken::new();
         *self.current.lock().unwrap() = token.clone();
         token
+    }
+
+    /// What catalog functions (`current_setting`, `current_user`) read.
+    fn session_view(&self) -> SessionView {
+        let session = self.session.lock().unwrap();
+        SessionView {
+            settings: session
+                .all()
+                .map(|(name, value)| (name.to_ascii_lowercase(), value.to_owned()))
+                .collect(),
+            user: session
+                .get("session_authorization")
+                .unwrap_or("switchyard")
+                .to_owned(),
+        }
     }
 }
 
@@ -225,6 +246,16 @@ where
     Ok(())
 }
 
+/// The session's `switchyard.dialect` setting.
+fn dialect_setting(conn: &Connection) -> sql::DialectSetting {
+    let session = conn.session.lock().unwrap();
+    session
+        .get("switchyard.dialect")
+        .ok()
+        .and_then(sql::DialectSetting::from_setting)
+        .unwrap_or_default()
+}
+
 fn aborted_error() -> Error {
     Error::Session {
         code: "25P02",
@@ -234,11 +265,13 @@ fn aborted_error() -> Error {
 }
 
 impl Frontend {
-    /// Runs one statement; `status` is the transaction status it runs in.
+    /// Runs one statement, read in `flavor`; `status` is the transaction status it runs in.
+    #[allow(clippy::too_many_arguments)]
     async fn run_statement(
         &self,
         conn: &Connection,
         statement: &Statement,
+        flavor: sql::Flavor,
         status: TransactionStatus,
         format: &Format,
         cancel: &CancellationToken,
@@ -249,7 +282,7 @@ impl Frontend {
         }
         match statement {
             Statement::Query(query) => {
-                let plan = self.engine.plan(query)?;
+                let plan = self.engine.plan_as(query, flavor)?;
                 let result = self.engine.execute(&plan, &[]).await?;
                 query_response(result, format, cancel.clone())
             }
@@ -268,6 +301,75 @@ impl Frontend {
                 "switchyard",
             )),
         }
+    }
+}
+
+impl Frontend {
+    /// A simple-protocol string that reads the catalog: its queries run in the
+    /// catalog context, anything else (SET, BEGIN, …) as usual.
+    async fn catalog_query<C>(&self, client: &mut C, query: &str) -> PgWireResult<Vec<Response>>
+    where
+        C: ClientInfo + Sink<PgWireBackendMessage> + Unpin + Send + Sync,
+        C::Error: Debug,
+        PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
+    {
+        let conn = connection(client);
+        let pieces = self
+            .catalog
+            .split(query, &conn.session_view())
+            .map_err(|e| {
+                log_failure(query, &e);
+                to_pg_error(&e)
+            })?;
+        if pieces.is_empty() {
+            return Ok(vec![Response::EmptyQuery]);
+        }
+        let cancel = conn.start_query();
+        let mut status = client.transaction_status();
+        let mut responses = Vec::with_capacity(pieces.len());
+        let mut changed = Vec::new();
+        for piece in pieces {
+            let outcome = match piece {
+                Piece::Query(_) if status == TransactionStatus::Error => Err(aborted_error()),
+                Piece::Query(statement) => {
+                    let view = conn.session_view();
+                    match self.catalog.execute(*statement, &view, None, query).await {
+                        Ok(result) => query_response(result, &Format::UnifiedText, cancel.clone()),
+                        Err(e) => Err(e),
+                    }
+                }
+                Piece::Other(text) => match sql::parse_with(&text, dialect_setting(&conn))
+                    .map(|p| (p.flavor, p.statements.into_iter().next()))
+                {
+                    Ok((flavor, Some(statement))) => {
+                        self.run_statement(
+                            &conn,
+                            &statement,
+                            flavor,
+                            status,
+                            &Format::UnifiedText,
+                            &cancel,
+                            &mut changed,
+                        )
+                        .await
+                    }
+                    Ok((_, None)) => Ok(Response::EmptyQuery),
+                    Err(e) => Err(e),
+                },
+            };
+            let response = outcome.unwrap_or_else(|e| {
+                log_failure(query, &e);
+                Response::Error(Box::new(to_error_info(&e)))
+            });
+            status = next_status(status, &response);
+            let failed = matches!(response, Response::Error(_));
+            responses.push(response);
+            if failed {
+                break;
+            }
+        }
+        report_changes(client, changed).await?;
+        Ok(responses)
     }
 }
 
@@ -326,13 +428,22 @@ impl SimpleQueryHandler for Frontend {
         C::Error: Debug,
         PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
     {
-        let statements = match sql::parse(query) {
-            Ok(statements) => statements,
+        match self.catalog.claims(query) {
+            Ok(true) => return self.catalog_query(client, query).await,
+            Ok(false) => {}
             Err(e) => {
                 log_failure(query, &e);
                 return Err(to_pg_error(&e));
             }
-        };
+        }
+        let (statements, flavor) =
+            match sql::parse_with(query, dialect_setting(&connection(client))) {
+                Ok(parsed) => (parsed.statements, parsed.flavor),
+                Err(e) => {
+                    log_failure(query, &e);
+                    return Err(to_pg_error(&e));
+                }
+            };
         if statements.is_empty() {
             return Ok(vec![Response::EmptyQuery]);
         }
@@ -346,6 +457,7 @@ impl SimpleQueryHandler for Frontend {
                 .run_statement(
                     &conn,
                     statement,
+                    flavor,
                     status,
                     &Format::UnifiedText,
                     &cancel,
@@ -372,6 +484,7 @@ impl SimpleQueryHandler for Frontend {
 /// Plans statements at Parse time, so Describe can answer without running them.
 pub struct StatementParser {
     engine: Arc<Engine>,
+    catalog: Arc<Catalog>,
 }
 
 #[async_trait]
@@ -380,14 +493,25 @@ impl QueryParser for StatementParser {
 
     async fn parse_sql<C>(
         &self,
-        _client: &C,
+        client: &C,
         sql_text: &str,
         types: &[Option<Type>],
     ) -> PgWireResult<Option<Prepared>>
     where
         C: ClientInfo + Unpin + Send + Sync,
     {
-        self.prepare(sql_text, types).await.map_err(|e| {
+        let prepared = match self.catalog.claims(sql_text) {
+            Ok(true) => {
+                let view = connection(client).session_view();
+                self.prepare_catalog(sql_text, types, &view).await
+            }
+            Ok(false) => {
+                let setting = dialect_setting(&connection(client));
+                self.prepare(sql_text, types, setting).await
+            }
+            Err(e) => Err(e),
+        };
+        prepared.map_err(|e| {
             log_failure(sql_text, &e);
             to_pg_error(&e)
         })
@@ -399,6 +523,9 @@ impl QueryParser for StatementParser {
                 parameter_types, ..
             } => parameter_types.clone(),
             Prepared::Local(_) => vec![],
+            Prepared::Catalog {
+                parameter_types, ..
+            } => parameter_types.clone(),
         })
     }
 
@@ -408,7 +535,7 @@ impl QueryParser for StatementParser {
         format: Option<&Format>,
     ) -> PgWireResult<Vec<FieldInfo>> {
         let schema = match statement {
-            Prepared::Query { schema, .. } => schema.clone(),
+            Prepared::Query { schema, .. } | Prepared::Catalog { schema, .. } => schema.clone(),
             Prepared::Local(local) => match hooks::schema_of(local) {
                 Some(schema) => schema,
                 None => return Ok(vec![]),
@@ -420,8 +547,49 @@ impl QueryParser for StatementParser {
 }
 
 impl StatementParser {
-    async fn prepare(&self, sql_text: &str, types: &[Option<Type>]) -> Result<Option<Prepared>> {
-        let mut statements = sql::parse(sql_text)?;
+    async fn prepare_catalog(
+        &self,
+        sql_text: &str,
+        types: &[Option<Type>],
+        view: &SessionView,
+    ) -> Result<Option<Prepared>> {
+        let described = self.catalog.describe(sql_text, view).await?;
+        let count = described.parameter_types.len().max(types.len());
+        let parameter_types = (0..count)
+            .map(|i| {
+                types
+                    .get(i)
+                    .cloned()
+                    .flatten()
+                    .filter(|t| *t != Type::UNKNOWN)
+                    .or_else(|| {
+                        described
+                            .parameter_types
+                            .get(i)
+                            .cloned()
+                            .flatten()
+                            .and_then(|dt| arrow_pg::datatypes::into_pg_type(&dt).ok())
+                    })
+                    .unwrap_or(Type::TEXT)
+            })
+            .collect();
+        Ok(Some(Prepared::Catalog {
+            sql: sql_text.into(),
+            schema: described.schema,
+            parameter_types,
+            parameter_data_types: described.parameter_types,
+        }))
+    }
+
+    async fn prepare(
+        &self,
+        sql_text: &str,
+        types: &[Option<Type>],
+        setting: sql::DialectSetting,
+    ) -> Result<Option<Prepared>> {
+        let parsed = sql::parse_with(sql_text, setting)?;
+        let flavor = parsed.flavor;
+        let mut statements = parsed.statements;
         if statements.len() > 1 {
             return Err(Error::Syntax {
                 message: "cannot insert multiple commands into a prepared statement".into(),
@@ -434,7 +602,7 @@ impl StatementParser {
         let Statement::Query(query) = &statement else {
             return Ok(Some(Prepared::Local(Arc::new(statement))));
         };
-        let plan = self.engine.plan(query)?;
+        let plan = self.engine.plan_as(query, flavor)?;
         let description = self.engine.describe(&plan).await?;
         let count = plan.query.param_count().max(types.len());
         let parameter_types = (0..count)
@@ -503,8 +671,40 @@ impl ExtendedQueryHandler for Frontend {
                 Err(e) => Err(e),
             },
             Prepared::Local(statement) => {
-                self.run_statement(&conn, statement, status, format, &cancel, &mut changed)
-                    .await
+                // Local statements (SET, SHOW, …) read the same in every flavour.
+                self.run_statement(
+                    &conn,
+                    statement,
+                    sql::Flavor::Postgres,
+                    status,
+                    format,
+                    &cancel,
+                    &mut changed,
+                )
+                .await
+            }
+            Prepared::Catalog { .. } if status == TransactionStatus::Error => Err(aborted_error()),
+            Prepared::Catalog {
+                sql,
+                parameter_types,
+                parameter_data_types,
+                ..
+            } => {
+                let inferred: Vec<Option<&arrow::datatypes::DataType>> =
+                    parameter_data_types.iter().map(Option::as_ref).collect();
+                let server: Vec<Option<&Type>> = parameter_types.iter().map(Some).collect();
+                match arrow_pg::datatypes::df::deserialize_parameters_with_server_types(
+                    portal, &inferred, &server,
+                ) {
+                    Ok(params) => {
+                        let view = conn.session_view();
+                        match self.catalog.execute_text(sql, &view, Some(params)).await {
+                            Ok(result) => query_response(result, format, cancel),
+                            Err(e) => Err(e),
+                        }
+                    }
+                    Err(e) => Err(Error::InvalidParameter(e.to_string())),
+                }
             }
         };
         report_changes(client, changed).await?;

@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use arrow::datatypes::SchemaRef;
+use arrow::datatypes::{DataType, SchemaRef};
 use pgwire::api::Type;
 use sqlparser::ast::Statement;
 
@@ -19,4 +19,13 @@ pub enum Prepared {
     },
     /// SET, SHOW, BEGIN, … answered locally.
     Local(Arc<Statement>),
+    /// A pg_catalog / information_schema query for `catalog`; planned again at
+    /// Execute, with the session's settings of that moment.
+    Catalog {
+        sql: Arc<str>,
+        schema: SchemaRef,
+        parameter_types: Vec<Type>,
+        /// What the catalog context infers for each `$n`, to decode values by.
+        parameter_data_types: Vec<Option<DataType>>,
+    },
 }

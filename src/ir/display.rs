@@ -92,11 +92,28 @@ impl Display for Query {
             f.write_str(" ORDER BY ")?;
             order_by(f, &self.order_by)?;
         }
+        if let Some(limit_by) = &self.clickhouse.limit_by {
+            write!(f, " LIMIT {}", limit_by.limit)?;
+            if let Some(offset) = &limit_by.offset {
+                write!(f, " OFFSET {offset}")?;
+            }
+            f.write_str(" BY ")?;
+            exprs(f, &limit_by.by)?;
+        }
         if let Some(limit) = &self.limit {
             write!(f, " LIMIT {limit}")?;
         }
         if let Some(offset) = &self.offset {
             write!(f, " OFFSET {offset}")?;
+        }
+        if !self.clickhouse.settings.is_empty() {
+            f.write_str(" SETTINGS ")?;
+            list(f, &self.clickhouse.settings, ", ", |f, (k, v)| {
+                write!(f, "{} = {v}", Name(k))
+            })?;
+        }
+        if let Some(format) = &self.clickhouse.format {
+            write!(f, " FORMAT {}", Name(format))?;
         }
         for construct in &self.unsupported {
             write!(f, " <unsupported: {construct}>")?;
@@ -182,9 +199,17 @@ fn alias(f: &mut Formatter, alias: &Option<TableAlias>) -> fmt::Result {
 impl Display for TableRef {
     fn fmt(&self, f: &mut Formatter) -> fmt::Result {
         match self {
-            TableRef::Table { name, alias: a } => {
+            TableRef::Table {
+                name,
+                alias: a,
+                final_modifier,
+            } => {
                 names(f, &name.parts)?;
-                alias(f, a)
+                alias(f, a)?;
+                if *final_modifier {
+                    f.write_str(" FINAL")?;
+                }
+                Ok(())
             }
             TableRef::Derived { query, alias: a } => {
                 write!(f, "({query})")?;
@@ -395,6 +420,16 @@ impl Display for Expr {
             Expr::Subscript { expr, index } => write!(f, "{expr}[{index}]"),
             Expr::Subquery(query) => write!(f, "({query})"),
             Expr::Exists { query, negated } => write!(f, "{}EXISTS ({query})", not(*negated)),
+            Expr::Lambda { params, body } => {
+                f.write_char('(')?;
+                list(f, params, ", ", |f, p| Name(p).fmt(f))?;
+                write!(f, ") -> {body}")
+            }
+            Expr::Tuple(items) => {
+                f.write_str("tuple(")?;
+                exprs(f, items)?;
+                f.write_char(')')
+            }
             Expr::Unsupported(construct) => write!(f, "<unsupported: {construct}>"),
         }
     }
@@ -403,6 +438,11 @@ impl Display for Expr {
 impl Display for FunctionCall {
     fn fmt(&self, f: &mut Formatter) -> fmt::Result {
         f.write_str(self.func.name())?;
+        if !self.params.is_empty() {
+            f.write_char('(')?;
+            exprs(f, &self.params)?;
+            f.write_char(')')?;
+        }
         let keyword = matches!(self.func, super::Func::Known(def) if def.keyword);
         if !(keyword && self.args.is_empty()) {
             f.write_char('(')?;

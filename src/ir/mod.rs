@@ -24,8 +24,61 @@ pub struct Query {
     pub limit: Option<Expr>,
     pub offset: Option<Expr>,
     /// Clause-level constructs of this query level that the IR cannot represent
-    /// (e.g. `LIMIT BY`, `DISTINCT ON`). Never silently dropped: `emit` reports them.
+    /// (e.g. `DISTINCT ON`). Never silently dropped: `emit` reports them.
     pub unsupported: Vec<String>,
+    /// ClickHouse-only clauses of this query level (`LIMIT n BY`, `SETTINGS`, …): passed
+    /// through to ClickHouse, rewritten or rejected for other targets.
+    pub clickhouse: ClickHouseClauses,
+    /// The grammar and semantics the client wrote the query in. ClickHouse-flavoured
+    /// functions outside the catalogue pass through to ClickHouse only.
+    pub flavor: Flavor,
+    /// ClickHouse `{name:Type}` parameters of the statement (top level only), in the order
+    /// of their `$n` numbers, with the IR type when it has one.
+    pub named_params: Vec<(String, Option<DataType>)>,
+}
+
+/// Which SQL the client speaks; decides grammar (backslash escapes) and function meaning.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Flavor {
+    /// ClickHouse SQL (`SwitchyardDialect`).
+    ClickHouse,
+    /// PostgreSQL SQL (sqlparser's `PostgreSqlDialect`).
+    #[default]
+    Postgres,
+}
+
+impl Flavor {
+    pub fn name(self) -> &'static str {
+        match self {
+            Flavor::ClickHouse => "clickhouse",
+            Flavor::Postgres => "postgres",
+        }
+    }
+}
+
+/// ClickHouse clauses kept for pass-through.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct ClickHouseClauses {
+    /// `LIMIT n [OFFSET m] BY exprs`
+    pub limit_by: Option<LimitBy>,
+    /// `SETTINGS k = v, …` (values as written).
+    pub settings: Vec<(String, Expr)>,
+    /// `FORMAT name`: never sent to any backend (switchyard picks the wire format), so it
+    /// is stripped everywhere; kept only so that EXPLAIN can show it.
+    pub format: Option<String>,
+}
+
+impl ClickHouseClauses {
+    pub fn is_empty(&self) -> bool {
+        self.limit_by.is_none() && self.settings.is_empty()
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct LimitBy {
+    pub limit: Expr,
+    pub offset: Option<Expr>,
+    pub by: Vec<Expr>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -93,6 +146,9 @@ pub enum TableRef {
     Table {
         name: TableName,
         alias: Option<TableAlias>,
+        /// ClickHouse `FROM t FINAL`: read the table deduplicated (ReplacingMergeTree).
+        /// Targets without the modifier need the table's dedup rule (`emit::EmitContext`).
+        final_modifier: bool,
     },
     Derived {
         query: Box<Query>,
@@ -237,6 +293,14 @@ pub enum Expr {
         query: Box<Query>,
         negated: bool,
     },
+    /// A ClickHouse lambda `(x, y) -> body`, only ever an argument of a higher-order
+    /// function (`arrayMap`, `arrayFilter`, …). Parameters are column-like names in `body`.
+    Lambda {
+        params: Vec<String>,
+        body: Box<Expr>,
+    },
+    /// A ClickHouse tuple `(a, b)` (`IN` lists of tuples, `tuple()` arguments).
+    Tuple(Vec<Expr>),
     /// An expression the IR cannot represent, named for the error message.
     Unsupported(String),
 }
@@ -289,6 +353,8 @@ impl BinaryOp {
 #[derive(Debug, Clone, PartialEq)]
 pub struct FunctionCall {
     pub func: Func,
+    /// ClickHouse parametric-aggregate parameters: `quantile(0.9)(x)` has params `[0.9]`.
+    pub params: Vec<Expr>,
     pub args: Vec<Expr>,
     /// `f(*)`; `args` is then empty.
     pub star: bool,

@@ -32,6 +32,11 @@ pub fn walk_query<V: Visitor + ?Sized>(v: &mut V, query: &Query) {
     for e in query.limit.iter().chain(&query.offset) {
         v.visit_expr(e);
     }
+    if let Some(limit_by) = &query.clickhouse.limit_by {
+        v.visit_expr(&limit_by.limit);
+        limit_by.offset.iter().for_each(|e| v.visit_expr(e));
+        limit_by.by.iter().for_each(|e| v.visit_expr(e));
+    }
 }
 
 fn walk_set_expr<V: Visitor + ?Sized>(v: &mut V, body: &SetExpr) {
@@ -139,12 +144,14 @@ pub fn walk_expr<V: Visitor + ?Sized>(v: &mut V, expr: &Expr) {
             else_result.iter().for_each(|e| v.visit_expr(e));
         }
         Expr::Function(call) => walk_function(v, call),
-        Expr::Array(items) => items.iter().for_each(|e| v.visit_expr(e)),
+        Expr::Array(items) | Expr::Tuple(items) => items.iter().for_each(|e| v.visit_expr(e)),
+        Expr::Lambda { body, .. } => v.visit_expr(body),
         Expr::Subquery(query) | Expr::Exists { query, .. } => v.visit_query(query),
     }
 }
 
 fn walk_function<V: Visitor + ?Sized>(v: &mut V, call: &FunctionCall) {
+    call.params.iter().for_each(|e| v.visit_expr(e));
     call.args.iter().for_each(|e| v.visit_expr(e));
     walk_order_by(v, &call.order_by);
     call.filter.iter().for_each(|e| v.visit_expr(e));
@@ -202,6 +209,11 @@ mod mut_walk {
         order_by(&mut q.order_by, f);
         for e in q.limit.iter_mut().chain(&mut q.offset) {
             expr(e, f);
+        }
+        if let Some(limit_by) = &mut q.clickhouse.limit_by {
+            expr(&mut limit_by.limit, f);
+            limit_by.offset.iter_mut().for_each(|e| expr(e, f));
+            limit_by.by.iter_mut().for_each(|e| expr(e, f));
         }
     }
 
@@ -304,6 +316,7 @@ mod mut_walk {
                 else_result.iter_mut().for_each(|e| expr(e, f));
             }
             Expr::Function(call) => {
+                call.params.iter_mut().for_each(|e| expr(e, f));
                 call.args.iter_mut().for_each(|e| expr(e, f));
                 order_by(&mut call.order_by, f);
                 call.filter.iter_mut().for_each(|e| expr(e, f));
@@ -321,7 +334,8 @@ mod mut_walk {
                     }
                 }
             }
-            Expr::Array(items) => items.iter_mut().for_each(|e| expr(e, f)),
+            Expr::Array(items) | Expr::Tuple(items) => items.iter_mut().for_each(|e| expr(e, f)),
+            Expr::Lambda { body, .. } => expr(body, f),
             Expr::Subquery(q) | Expr::Exists { query: q, .. } => query(q, f),
         }
         f(e);

@@ -11,15 +11,80 @@ use sqlparser::ast as sp;
 use crate::error::{Error, Result};
 use crate::ir::functions::{self, FunctionKind};
 use crate::ir::{
-    BinaryOp, ColumnRef, Cte, DataType, Expr, FrameBound, FrameUnits, Func, FunctionCall,
-    JoinConstraint, JoinKind, Literal, OrderByItem, Query, Select, SelectItem, SetExpr,
-    SetOperator, TableAlias, TableName, TableRef, UnaryOp, WindowFrame, WindowSpec, With,
+    BinaryOp, ClickHouseClauses, ColumnRef, Cte, DataType, Expr, Flavor, FrameBound, FrameUnits,
+    Func, FunctionCall, JoinConstraint, JoinKind, LimitBy, Literal, OrderByItem, Query, Select,
+    SelectItem, SetExpr, SetOperator, TableAlias, TableName, TableRef, UnaryOp, WindowFrame,
+    WindowSpec, With,
 };
 
-/// Lowers one query (a `Statement::Query`'s body) into the IR.
+/// Lowers one Postgres-flavoured query (a `Statement::Query`'s body) into the IR.
 pub fn lower_query(query: &sp::Query) -> Result<Query> {
-    lower(query)
+    lower_query_as(query, Flavor::Postgres)
 }
+
+/// Lowers one query written in `flavor`. ClickHouse-flavoured function calls keep their
+/// ClickHouse name unless the catalogue function means exactly the same (`Func::Anonymous`
+/// then stands for "a ClickHouse function"); `a / b` becomes ClickHouse's `divide(a, b)`
+/// (always Float64); `{name:Type}` parameters become `$n` in order of first appearance.
+pub fn lower_query_as(query: &sp::Query, flavor: Flavor) -> Result<Query> {
+    let previous = CONTEXT.with(|c| {
+        std::mem::replace(
+            &mut *c.borrow_mut(),
+            Context {
+                flavor,
+                ..Context::default()
+            },
+        )
+    });
+    let result = lower(query).and_then(|mut q| {
+        let named = CONTEXT.with(|c| std::mem::take(&mut c.borrow_mut().named_params));
+        if !named.is_empty() && q.param_count() > named.len() {
+            return Err(Error::InvalidParameter(
+                "a query cannot mix {name:Type} and $n parameters".into(),
+            ));
+        }
+        q.named_params = named;
+        Ok(q)
+    });
+    CONTEXT.with(|c| *c.borrow_mut() = previous);
+    result
+}
+
+/// What lowering one statement needs besides the AST node at hand. Lowering is a set of
+/// plain recursive functions; the few facts they share live here for the duration of one
+/// `lower_query_as` call (restored afterwards, so nested calls are safe).
+#[derive(Default)]
+struct Context {
+    flavor: Flavor,
+    /// ClickHouse scalar aliases (`WITH <expr> AS name`), already lowered; inlined where
+    /// the name is used as an unqualified identifier.
+    scalar_aliases: Vec<(String, Expr)>,
+    /// `{name:Type}` parameters in order of first appearance (`$1`, `$2`, …).
+    named_params: Vec<(String, Option<DataType>)>,
+}
+
+thread_local! {
+    static CONTEXT: std::cell::RefCell<Context> = std::cell::RefCell::new(Context::default());
+}
+
+fn flavor() -> Flavor {
+    CONTEXT.with(|c| c.borrow().flavor)
+}
+
+fn scalar_alias(name: &str) -> Option<Expr> {
+    CONTEXT.with(|c| {
+        c.borrow()
+            .scalar_aliases
+            .iter()
+            .rev()
+            .find(|(n, _)| n == name)
+            .map(|(_, e)| e.clone())
+    })
+}
+
+/// The marker `sql::dialect` puts in `Cte::from` of a ClickHouse scalar alias
+/// `WITH <expr> AS name`, encoded as the CTE `name AS (SELECT <expr>)`.
+pub const SCALAR_ALIAS_MARKER: &str = "__switchyard_scalar_alias";
 
 /// Names of constructs found in one query level that the IR cannot represent.
 type Unsupported = Vec<String>;
@@ -36,8 +101,43 @@ fn describe(node: &impl std::fmt::Display) -> String {
 
 fn lower(q: &sp::Query) -> Result<Query> {
     let mut unsupported = Unsupported::new();
-    let with = q.with.as_ref().map(with).transpose()?;
-    let body = set_expr(&q.body, &mut unsupported)?;
+    let mut clickhouse = ClickHouseClauses::default();
+    let scalar_count = CONTEXT.with(|c| c.borrow().scalar_aliases.len());
+    let result = lower_inner(q, &mut unsupported, &mut clickhouse);
+    CONTEXT.with(|c| c.borrow_mut().scalar_aliases.truncate(scalar_count));
+    let (with, body, order_by, limit, offset) = result?;
+    Ok(Query {
+        with,
+        body,
+        order_by,
+        limit,
+        offset,
+        unsupported,
+        clickhouse,
+        flavor: flavor(),
+        named_params: Vec::new(),
+    })
+}
+
+type Lowered = (
+    Option<With>,
+    SetExpr,
+    Vec<OrderByItem>,
+    Option<Expr>,
+    Option<Expr>,
+);
+
+fn lower_inner(
+    q: &sp::Query,
+    unsupported: &mut Unsupported,
+    clickhouse: &mut ClickHouseClauses,
+) -> Result<Lowered> {
+    let with = match &q.with {
+        Some(w) => with(w)?,
+        None => None,
+    };
+    let unsupported = &mut *unsupported;
+    let body = set_expr(&q.body, unsupported)?;
 
     let mut order_by = Vec::new();
     if let Some(clause) = &q.order_by {
@@ -47,7 +147,7 @@ fn lower(q: &sp::Query) -> Result<Query> {
         match &clause.kind {
             sp::OrderByKind::Expressions(items) => {
                 for item in items {
-                    order_by.push(order_by_item(item, &mut unsupported)?);
+                    order_by.push(order_by_item(item, unsupported)?);
                 }
             }
             sp::OrderByKind::All(_) => unsupported.push("ORDER BY ALL".into()),
@@ -61,11 +161,23 @@ fn lower(q: &sp::Query) -> Result<Query> {
             offset,
             limit_by,
         }) => {
-            if !limit_by.is_empty() {
-                unsupported.push("LIMIT BY".into());
-            }
             let offset = offset.as_ref().map(|o| expr(&o.value)).transpose()?;
-            (limit.as_ref().map(expr).transpose()?, offset)
+            let limit = limit.as_ref().map(expr).transpose()?;
+            if limit_by.is_empty() {
+                (limit, offset)
+            } else {
+                match limit {
+                    Some(limit) => {
+                        clickhouse.limit_by = Some(LimitBy {
+                            limit,
+                            offset,
+                            by: limit_by.iter().map(expr).collect::<Result<_>>()?,
+                        });
+                    }
+                    None => unsupported.push("LIMIT BY".into()),
+                }
+                (None, None)
+            }
         }
         Some(sp::LimitClause::OffsetCommaLimit { offset, limit }) => {
             (Some(expr(limit)?), Some(expr(offset)?))
@@ -81,29 +193,49 @@ fn lower(q: &sp::Query) -> Result<Query> {
         }
     }
 
+    for setting in q.settings.iter().flatten() {
+        clickhouse
+            .settings
+            .push((setting.key.value.clone(), expr(&setting.value)?));
+    }
+    match &q.format_clause {
+        None => {}
+        Some(sp::FormatClause::Identifier(name)) => clickhouse.format = Some(name.value.clone()),
+        Some(sp::FormatClause::Null) => clickhouse.format = Some("Null".into()),
+    }
     let clauses = [
         (!q.locks.is_empty(), "FOR UPDATE/SHARE"),
         (q.for_clause.is_some(), "FOR XML/JSON"),
-        (q.settings.is_some(), "SETTINGS"),
-        (q.format_clause.is_some(), "FORMAT"),
         (!q.pipe_operators.is_empty(), "pipe operator |>"),
     ];
     unsupported.extend(clauses.iter().filter(|c| c.0).map(|c| c.1.to_string()));
 
-    Ok(Query {
-        with,
-        body,
-        order_by,
-        limit,
-        offset,
-        unsupported,
-    })
+    Ok((with, body, order_by, limit, offset))
 }
 
-fn with(w: &sp::With) -> Result<With> {
-    let ctes = w
-        .cte_tables
-        .iter()
+fn with(w: &sp::With) -> Result<Option<With>> {
+    let mut ctes = Vec::new();
+    for cte in &w.cte_tables {
+        if cte
+            .from
+            .as_ref()
+            .is_some_and(|f| f.value == SCALAR_ALIAS_MARKER)
+        {
+            let value = scalar_alias_value(&cte.query)?;
+            CONTEXT.with(|c| {
+                c.borrow_mut()
+                    .scalar_aliases
+                    .push((cte.alias.name.value.clone(), value))
+            });
+        } else {
+            ctes.push(cte);
+        }
+    }
+    if ctes.is_empty() {
+        return Ok(None);
+    }
+    let ctes = ctes
+        .into_iter()
         .map(|cte| {
             let mut query = lower(&cte.query)?;
             if cte.materialized.is_some() || cte.from.is_some() {
@@ -119,10 +251,21 @@ fn with(w: &sp::With) -> Result<With> {
             })
         })
         .collect::<Result<_>>()?;
-    Ok(With {
+    Ok(Some(With {
         recursive: w.recursive,
         ctes,
-    })
+    }))
+}
+
+/// The expression of a scalar alias, encoded by the dialect as `SELECT <expr>`.
+fn scalar_alias_value(q: &sp::Query) -> Result<Expr> {
+    match q.body.as_ref() {
+        sp::SetExpr::Select(s) => match s.projection.as_slice() {
+            [sp::SelectItem::UnnamedExpr(e)] => expr(e),
+            _ => Ok(Expr::Unsupported("scalar alias".into())),
+        },
+        _ => Ok(Expr::Unsupported("scalar alias".into())),
+    }
 }
 
 fn set_expr(body: &sp::SetExpr, unsupported: &mut Unsupported) -> Result<SetExpr> {
@@ -177,7 +320,6 @@ fn select(s: &sp::Select, unsupported: &mut Unsupported) -> Result<Select> {
         (s.exclude.is_some(), "SELECT … EXCLUDE"),
         (s.into.is_some(), "SELECT INTO"),
         (!s.lateral_views.is_empty(), "LATERAL VIEW"),
-        (s.prewhere.is_some(), "PREWHERE"),
         (!s.connect_by.is_empty(), "CONNECT BY"),
         (!s.cluster_by.is_empty(), "CLUSTER BY"),
         (!s.distribute_by.is_empty(), "DISTRIBUTE BY"),
@@ -211,7 +353,16 @@ fn select(s: &sp::Select, unsupported: &mut Unsupported) -> Result<Select> {
             .iter()
             .map(|t| table_with_joins(t, unsupported))
             .collect::<Result<_>>()?,
-        filter: s.selection.as_ref().map(expr).transpose()?,
+        // PREWHERE is an optimisation hint with WHERE's meaning: merged into WHERE.
+        filter: match (&s.prewhere, &s.selection) {
+            (Some(pre), Some(filter)) => Some(Expr::Binary {
+                left: boxed(pre)?,
+                op: BinaryOp::And,
+                right: boxed(filter)?,
+            }),
+            (Some(only), None) | (None, Some(only)) => Some(expr(only)?),
+            (None, None) => None,
+        },
         group_by,
         having: s.having.as_ref().map(expr).transpose()?,
     })
@@ -223,6 +374,15 @@ fn select_item(item: &sp::SelectItem) -> Result<SelectItem> {
         alias: None,
     };
     Ok(match item {
+        // A projected scalar alias keeps its name as the column name.
+        sp::SelectItem::UnnamedExpr(sp::Expr::Identifier(ident))
+            if scalar_alias(&ident.value).is_some() =>
+        {
+            SelectItem::Expr {
+                expr: expr(&sp::Expr::Identifier(ident.clone()))?,
+                alias: Some(ident.value.clone()),
+            }
+        }
         sp::SelectItem::UnnamedExpr(e) => SelectItem::Expr {
             expr: expr(e)?,
             alias: None,
@@ -395,15 +555,15 @@ fn table_factor(t: &sp::TableFactor, unsupported: &mut Unsupported) -> Result<Ta
             if extras {
                 unsupported.push(format!("table modifiers in {}", describe(t)));
             }
-            // sqlparser reads ClickHouse's `FROM t FINAL` as the alias FINAL. Until the
-            // dialect hook parses it, refuse rather than silently skip the deduplication.
+            // sqlparser reads ClickHouse's `FROM t FINAL` as the alias FINAL (unquoted,
+            // no AS). Postgres has no FINAL, so in either flavour that is the modifier;
+            // `t AS final` or `t "final"` stays an alias.
             let final_modifier = alias.as_ref().is_some_and(|a| {
                 !a.explicit
                     && a.name.quote_style.is_none()
                     && a.name.value.eq_ignore_ascii_case("final")
             });
             let alias = if final_modifier {
-                unsupported.push("FINAL".into());
                 None
             } else {
                 table_alias(alias, unsupported)
@@ -413,6 +573,7 @@ fn table_factor(t: &sp::TableFactor, unsupported: &mut Unsupported) -> Result<Ta
                     parts: strip_public(parts),
                 },
                 alias,
+                final_modifier,
             }
         }
         sp::TableFactor::Derived {
@@ -471,10 +632,13 @@ fn boxed(e: &sp::Expr) -> Result<Box<Expr>> {
 fn expr(e: &sp::Expr) -> Result<Expr> {
     use sp::Expr as E;
     Ok(match e {
-        E::Identifier(ident) => Expr::Column(ColumnRef {
-            qualifier: Vec::new(),
-            name: ident.value.clone(),
-        }),
+        E::Identifier(ident) => match scalar_alias(&ident.value) {
+            Some(value) => value,
+            None => Expr::Column(ColumnRef {
+                qualifier: Vec::new(),
+                name: ident.value.clone(),
+            }),
+        },
         E::CompoundIdentifier(idents) => {
             let mut parts = strip_public(idents.iter().map(|i| i.value.clone()).collect());
             let name = parts.pop().unwrap_or_default();
@@ -503,6 +667,14 @@ fn expr(e: &sp::Expr) -> Result<Expr> {
         E::Interval(interval) => lower_interval(interval)?,
         E::Nested(inner) => expr(inner)?,
         E::UnaryOp { op, expr: inner } => unary(*op, inner)?,
+        // ClickHouse's `/` always divides as Float64; its function form is `divide`.
+        E::BinaryOp {
+            left,
+            op: sp::BinaryOperator::Divide,
+            right,
+        } if flavor() == Flavor::ClickHouse => {
+            clickhouse_call("divide", vec![expr(left)?, expr(right)?])
+        }
         E::BinaryOp { left, op, right } => match binary_op(op) {
             Some(op) => Expr::Binary {
                 left: boxed(left)?,
@@ -706,6 +878,13 @@ fn expr(e: &sp::Expr) -> Result<Expr> {
                     sp::AccessExpr::Subscript(sp::Subscript::Slice { .. }) => {
                         return Ok(Expr::Unsupported("array slice".into()))
                     }
+                    // ClickHouse tuple element access `t.1`.
+                    sp::AccessExpr::Dot(sp::Expr::Value(v))
+                        if flavor() == Flavor::ClickHouse
+                            && matches!(v.value, sp::Value::Number(..)) =>
+                    {
+                        clickhouse_call("tupleElement", vec![tree, value(&v.value)?])
+                    }
                     sp::AccessExpr::Dot(_) => {
                         return Ok(Expr::Unsupported(format!("field access {}", describe(e))))
                     }
@@ -714,9 +893,92 @@ fn expr(e: &sp::Expr) -> Result<Expr> {
             tree
         }
         E::AtTimeZone { .. } => Expr::Unsupported("AT TIME ZONE".into()),
+        E::Lambda(lambda) if flavor() == Flavor::ClickHouse => {
+            let params = match &lambda.params {
+                sp::OneOrManyWithParens::One(p) => vec![p.name.value.clone()],
+                sp::OneOrManyWithParens::Many(ps) => {
+                    ps.iter().map(|p| p.name.value.clone()).collect()
+                }
+            };
+            Expr::Lambda {
+                params,
+                body: boxed(&lambda.body)?,
+            }
+        }
+        E::Tuple(items) if flavor() == Flavor::ClickHouse => {
+            Expr::Tuple(items.iter().map(expr).collect::<Result<_>>()?)
+        }
+        E::Dictionary(fields) if flavor() == Flavor::ClickHouse => named_param(e, fields),
         E::Lambda(_) => Expr::Unsupported("lambda".into()),
         E::Tuple(_) => Expr::Unsupported("tuple".into()),
         other => Expr::Unsupported(describe(other)),
+    })
+}
+
+/// `{name:Type}` (parsed by sqlparser as a one-entry dictionary `{name: Type}`) → `$n`.
+fn named_param(e: &sp::Expr, fields: &[sp::DictionaryField]) -> Expr {
+    let [field] = fields else {
+        return Expr::Unsupported(format!("dictionary {}", describe(e)));
+    };
+    let name = field.key.value.clone();
+    let ty = clickhouse_type_name(&field.value.to_string());
+    CONTEXT.with(|c| {
+        let mut c = c.borrow_mut();
+        let n = match c.named_params.iter().position(|(n, _)| *n == name) {
+            Some(i) => i + 1,
+            None => {
+                c.named_params.push((name, ty));
+                c.named_params.len()
+            }
+        };
+        Expr::Param(n)
+    })
+}
+
+/// The IR type of a ClickHouse type name as written in `{name:Type}`; `None` when the IR
+/// has none (the parameter is then typed by the client or the backend).
+pub fn clickhouse_type_name(text: &str) -> Option<DataType> {
+    let text = text.trim();
+    let inner = |prefix: &str| {
+        text.strip_prefix(prefix)
+            .and_then(|rest| rest.strip_suffix(')'))
+    };
+    if let Some(t) = inner("Nullable(").or_else(|| inner("LowCardinality(")) {
+        return clickhouse_type_name(t);
+    }
+    if let Some(t) = inner("Array(") {
+        return Some(DataType::Array(Box::new(clickhouse_type_name(t)?)));
+    }
+    if text.starts_with("DateTime64(") || text.starts_with("DateTime(") {
+        return Some(DataType::TimestampTz);
+    }
+    Some(match text {
+        "Bool" | "Boolean" => DataType::Bool,
+        "Int8" | "UInt8" | "Int16" => DataType::Int16,
+        "UInt16" | "Int32" => DataType::Int32,
+        "UInt32" | "Int64" => DataType::Int64,
+        "UInt64" => DataType::Numeric(None),
+        "Float32" => DataType::Float32,
+        "Float64" => DataType::Float64,
+        "String" | "FixedString" => DataType::Text,
+        "UUID" => DataType::Uuid,
+        "Date" | "Date32" => DataType::Date,
+        "DateTime" | "DateTime64" => DataType::TimestampTz,
+        _ => return None,
+    })
+}
+
+/// A call to a ClickHouse function by its ClickHouse name.
+fn clickhouse_call(name: &str, args: Vec<Expr>) -> Expr {
+    Expr::Function(FunctionCall {
+        func: Func::Anonymous(name.to_string()),
+        params: Vec::new(),
+        args,
+        star: false,
+        distinct: false,
+        order_by: Vec::new(),
+        filter: None,
+        over: None,
     })
 }
 
@@ -725,6 +987,7 @@ fn call(name: &str, args: Vec<Expr>) -> Expr {
     let def = functions::lookup(name).expect("special-syntax functions are in the catalogue");
     Expr::Function(FunctionCall {
         func: Func::Known(def),
+        params: Vec::new(),
         args,
         star: false,
         distinct: false,
@@ -948,10 +1211,20 @@ fn function(f: &sp::Function) -> Result<Expr> {
         _ => f.name.to_string(),
     };
     let mut problems: Vec<String> = Vec::new();
+    let clickhouse = flavor() == Flavor::ClickHouse;
+    let mut params = Vec::new();
+    if let (true, sp::FunctionArguments::List(list)) = (clickhouse, &f.parameters) {
+        for arg in &list.args {
+            match arg {
+                sp::FunctionArg::Unnamed(sp::FunctionArgExpr::Expr(e)) => params.push(expr(e)?),
+                other => return Ok(Expr::Unsupported(format!("parameter {other} of {name}"))),
+            }
+        }
+    }
     let checks = [
         (f.uses_odbc_syntax, "ODBC call syntax"),
         (
-            !matches!(f.parameters, sp::FunctionArguments::None),
+            !clickhouse && !matches!(f.parameters, sp::FunctionArguments::None),
             "parameters (…)(…)",
         ),
         (!f.within_group.is_empty(), "WITHIN GROUP"),
@@ -1007,8 +1280,14 @@ fn function(f: &sp::Function) -> Result<Expr> {
         }
     };
 
-    // A qualified name (`pg_catalog.now`) is never a catalogue name.
-    let func = match functions::lookup(&name) {
+    // A qualified name (`pg_catalog.now`) is never a catalogue name. In ClickHouse SQL only
+    // the functions that mean exactly what the catalogue entry means resolve to it.
+    let known = if clickhouse {
+        clickhouse_catalogue_name(&name).and_then(functions::lookup)
+    } else {
+        functions::lookup(&name)
+    };
+    let func = match known {
         Some(def) => {
             // ClickHouse's `count()` is `count(*)`.
             if def.name == "count" && args.is_empty() {
@@ -1052,6 +1331,7 @@ fn function(f: &sp::Function) -> Result<Expr> {
     }
     Ok(Expr::Function(FunctionCall {
         func,
+        params,
         args,
         star,
         distinct,
@@ -1059,6 +1339,29 @@ fn function(f: &sp::Function) -> Result<Expr> {
         filter,
         over,
     }))
+}
+
+/// ClickHouse functions that compute exactly what a catalogue function computes, and its
+/// canonical name. Everything else in ClickHouse SQL stays a ClickHouse function
+/// (`Func::Anonymous`): e.g. `sum` (0 on empty input), `lower` (ASCII only), `length`
+/// (bytes), `concat` (NULL if any argument is), `greatest` (NULL if any argument is).
+fn clickhouse_catalogue_name(name: &str) -> Option<&'static str> {
+    const SAME: &[(&str, &str)] = &[
+        ("count", "count"),
+        ("coalesce", "coalesce"),
+        ("nullIf", "nullif"),
+        ("abs", "abs"),
+        ("row_number", "row_number"),
+        ("rank", "rank"),
+        ("dense_rank", "dense_rank"),
+    ];
+    // Standard-SQL names are case-insensitive in ClickHouse; the others are not.
+    SAME.iter()
+        .find(|(ch, _)| {
+            *ch == name
+                || (ch.bytes().all(|b| !b.is_ascii_uppercase()) && ch.eq_ignore_ascii_case(name))
+        })
+        .map(|(_, canonical)| *canonical)
 }
 
 fn window_spec(spec: &sp::WindowSpec, problems: &mut Vec<String>) -> Result<WindowSpec> {

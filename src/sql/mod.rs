@@ -6,42 +6,208 @@ mod lower;
 
 use sqlparser::ast::Statement;
 use sqlparser::dialect::{Dialect, PostgreSqlDialect};
+use sqlparser::keywords::Keyword;
 use sqlparser::parser::{Parser, ParserError};
+use sqlparser::tokenizer::{Token, Tokenizer};
 
 use crate::error::{Error, Result};
+pub use crate::ir::Flavor;
 pub use dialect::SwitchyardDialect;
-pub use lower::lower_query;
+pub use lower::{clickhouse_type_name, lower_query, lower_query_as};
 
-/// Which grammar to read a statement with.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Flavor {
-    /// `SwitchyardDialect` (ClickHouse plus our hooks).
+/// The session's `switchyard.dialect` setting: a pinned flavour or `auto` detection.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum DialectSetting {
     ClickHouse,
-    /// sqlparser's `PostgreSqlDialect`.
     Postgres,
+    #[default]
+    Auto,
 }
 
-/// Parses a query string (possibly several statements; empty or comment-only gives none).
-/// Tries the ClickHouse flavour first, then Postgres; if both fail, reports the error of
-/// the attempt that got further into the text.
-///
-/// Note the flavours read some text differently, notably backslashes in string literals
-/// (an escape in ClickHouse, a plain character in Postgres). Callers that know the client
-/// speaks Postgres should use `parse_as(sql, Flavor::Postgres)`.
+impl DialectSetting {
+    /// Reads the setting's value (`clickhouse`, `postgres`, `auto`; any case).
+    pub fn from_setting(value: &str) -> Option<DialectSetting> {
+        match value.trim().to_ascii_lowercase().as_str() {
+            "clickhouse" => Some(DialectSetting::ClickHouse),
+            "postgres" | "postgresql" => Some(DialectSetting::Postgres),
+            "auto" => Some(DialectSetting::Auto),
+            _ => None,
+        }
+    }
+}
+
+/// A parsed query string and the flavour it was read in (which lowering needs:
+/// `lower_query_as`).
+#[derive(Debug)]
+pub struct Parsed {
+    pub statements: Vec<Statement>,
+    pub flavor: Flavor,
+}
+
+/// Parses a query string (possibly several statements; empty or comment-only gives none)
+/// with automatic flavour detection; see `parse_with`.
 pub fn parse(sql: &str) -> Result<Vec<Statement>> {
-    match parse_as(sql, Flavor::ClickHouse) {
-        Ok(statements) => Ok(statements),
-        Err(clickhouse) => parse_as(sql, Flavor::Postgres).map_err(|postgres| {
-            let reach = |e: &Error| match e {
-                Error::Syntax { position, .. } => position.unwrap_or(0),
-                _ => 0,
-            };
-            if reach(&postgres) > reach(&clickhouse) {
-                postgres
-            } else {
-                clickhouse
+    parse_with(sql, DialectSetting::Auto).map(|p| p.statements)
+}
+
+/// Parses a query string in the flavour `setting` pins, or (`Auto`) in the detected one
+/// (`detect_flavor`). Under `Auto`, if the detected flavour fails to parse and the text
+/// reads the same in both flavours (no backslash inside a string literal), the other
+/// flavour is tried; if both fail, the error of the attempt that got further is reported.
+/// A whole query string has one flavour: a client speaks one SQL.
+pub fn parse_with(sql: &str, setting: DialectSetting) -> Result<Parsed> {
+    let parsed = |flavor| parse_as(sql, flavor).map(|statements| Parsed { statements, flavor });
+    let detection = match setting {
+        DialectSetting::ClickHouse => return parsed(Flavor::ClickHouse),
+        DialectSetting::Postgres => return parsed(Flavor::Postgres),
+        DialectSetting::Auto => detect(sql),
+    };
+    let first = match parsed(detection.flavor) {
+        Ok(p) => return Ok(p),
+        Err(e) => e,
+    };
+    if detection.backslash_in_string {
+        return Err(first);
+    }
+    let other = match detection.flavor {
+        Flavor::ClickHouse => Flavor::Postgres,
+        Flavor::Postgres => Flavor::ClickHouse,
+    };
+    parsed(other).map_err(|second| {
+        let reach = |e: &Error| match e {
+            Error::Syntax { position, .. } => position.unwrap_or(0),
+            _ => 0,
+        };
+        if reach(&second) > reach(&first) {
+            second
+        } else {
+            first
+        }
+    })
+}
+
+/// The flavour `auto` reads `sql` in.
+///
+/// The rule, from the tokens (read the Postgres way):
+/// - Postgres markers: `$n` parameters, `::` casts, `E'…'` and `$$…$$` strings, the regex
+///   operators `~ ~* !~ !~*`, `->>`;
+/// - ClickHouse markers: `{name:Type}` parameters (`{`), the ternary `?`, the clauses
+///   FINAL / PREWHERE / SETTINGS / FORMAT / SAMPLE, and calls of camelCase functions
+///   (`countIf(`, `toStartOfHour(`) or of ClickHouse-only lower-case ones (`if(`, `any(`,
+///   `uniq(`, `has(`, `empty(`, `match(`, `median(`, `quantile(`…);
+/// - only Postgres markers → Postgres; only ClickHouse markers → ClickHouse;
+/// - otherwise (both or neither) a string literal with a backslash decides for Postgres
+///   (the wire announces standard_conforming_strings = on, and misreading `'C:\new'` as an
+///   escape would change the value), and everything else is ClickHouse, whose grammar
+///   accepts standard SQL.
+///
+/// Text that does not tokenize the Postgres way (e.g. `'it\'s'`) is ClickHouse.
+pub fn detect_flavor(sql: &str) -> Flavor {
+    detect(sql).flavor
+}
+
+struct Detection {
+    flavor: Flavor,
+    backslash_in_string: bool,
+}
+
+/// Lower-case function names only ClickHouse has.
+const CLICKHOUSE_ONLY_FUNCTIONS: &[&str] = &[
+    "if",
+    "any",
+    "anylast",
+    "uniq",
+    "has",
+    "hasany",
+    "empty",
+    "notempty",
+    "match",
+    "median",
+    "quantile",
+    "quantiles",
+    "arrayjoin",
+    "grouparray",
+    "topk",
+    "tostring",
+    "todate",
+    "todatetime",
+    "now64",
+    "today",
+    "yesterday",
+    "multiif",
+    "ifnull",
+    "countif",
+    "sumif",
+    "avgif",
+    "argmax",
+    "argmin",
+    "tuple",
+    "tupleelement",
+    "datediff",
+    "date_diff",
+];
+
+fn detect(sql: &str) -> Detection {
+    let Ok(tokens) = Tokenizer::new(&PostgreSqlDialect {}, sql).tokenize() else {
+        return Detection {
+            flavor: Flavor::ClickHouse,
+            backslash_in_string: true,
+        };
+    };
+    let significant: Vec<&Token> = tokens
+        .iter()
+        .filter(|t| !matches!(t, Token::Whitespace(_)))
+        .collect();
+    let (mut postgres, mut clickhouse, mut backslash) = (false, false, false);
+    for (i, token) in significant.iter().enumerate() {
+        let next = significant.get(i + 1);
+        match token {
+            Token::Placeholder(p) if p.starts_with('$') => postgres = true,
+            Token::Placeholder(p) if p.starts_with('?') => clickhouse = true,
+            Token::DoubleColon
+            | Token::EscapedStringLiteral(_)
+            | Token::DollarQuotedString(_)
+            | Token::Tilde
+            | Token::TildeAsterisk
+            | Token::ExclamationMarkTilde
+            | Token::ExclamationMarkTildeAsterisk
+            | Token::LongArrow => postgres = true,
+            Token::LBrace => clickhouse = true,
+            Token::SingleQuotedString(s) if s.contains('\\') => backslash = true,
+            Token::Word(w) => {
+                let clause = matches!(
+                    w.keyword,
+                    Keyword::FINAL
+                        | Keyword::PREWHERE
+                        | Keyword::SETTINGS
+                        | Keyword::FORMAT
+                        | Keyword::SAMPLE
+                );
+                let called = next == Some(&&Token::LParen) && w.quote_style.is_none();
+                let camel = w
+                    .value
+                    .as_bytes()
+                    .windows(2)
+                    .any(|p| p[0].is_ascii_lowercase() && p[1].is_ascii_uppercase());
+                let lower = w.value.to_ascii_lowercase();
+                if clause
+                    || (called && (camel || CLICKHOUSE_ONLY_FUNCTIONS.contains(&lower.as_str())))
+                {
+                    clickhouse = true;
+                }
             }
-        }),
+            _ => {}
+        }
+    }
+    let flavor = match (postgres, clickhouse) {
+        (true, false) => Flavor::Postgres,
+        (false, true) => Flavor::ClickHouse,
+        _ if backslash => Flavor::Postgres,
+        _ => Flavor::ClickHouse,
+    };
+    Detection {
+        flavor,
+        backslash_in_string: backslash,
     }
 }
 
@@ -168,5 +334,164 @@ mod tests {
         };
         assert_eq!(text(Flavor::Postgres), r"SELECT 'a\nb'");
         assert_ne!(text(Flavor::ClickHouse), r"SELECT 'a\nb'");
+    }
+}
+
+#[cfg(test)]
+mod flavor_tests {
+    use super::*;
+    use crate::ir::{DataType, Expr, TableRef};
+
+    #[test]
+    fn auto_detection_follows_the_documented_rule() {
+        let cases: &[(&str, Flavor)] = &[
+            // Postgres markers.
+            ("SELECT a FROM t WHERE b = $1", Flavor::Postgres),
+            ("SELECT a::int FROM t", Flavor::Postgres),
+            ("SELECT E'a\\nb'", Flavor::Postgres),
+            ("SELECT $$x$$", Flavor::Postgres),
+            ("SELECT 1 FROM t WHERE s ~* 'x'", Flavor::Postgres),
+            ("SELECT j->>'k' FROM t", Flavor::Postgres),
+            // ClickHouse markers.
+            ("SELECT a FROM t WHERE b = {b:UInt32}", Flavor::ClickHouse),
+            ("SELECT countIf(a > 1) FROM t", Flavor::ClickHouse),
+            ("SELECT count() FROM t FINAL", Flavor::ClickHouse),
+            ("SELECT if(a, 1, 2) FROM t", Flavor::ClickHouse),
+            ("SELECT a ? 1 : 2 FROM t", Flavor::ClickHouse),
+            (
+                "SELECT a FROM t SETTINGS max_threads = 1",
+                Flavor::ClickHouse,
+            ),
+            // Neither: ClickHouse, unless a string holds a backslash.
+            ("SELECT a, count(*) FROM t GROUP BY a", Flavor::ClickHouse),
+            ("SELECT 'C:\\new' FROM t", Flavor::Postgres),
+            // Both: the backslash rule again.
+            ("SELECT toString(a::int) FROM t", Flavor::ClickHouse),
+            ("SELECT toString(a::int), 'x\\y' FROM t", Flavor::Postgres),
+            // Does not tokenize the Postgres way: ClickHouse escapes.
+            ("SELECT 'it\\'s' FROM t", Flavor::ClickHouse),
+        ];
+        for (sql, expected) in cases {
+            assert_eq!(detect_flavor(sql), *expected, "{sql}");
+        }
+    }
+
+    #[test]
+    fn the_setting_pins_the_flavour() {
+        let value = |sql: &str, setting| {
+            let parsed = parse_with(sql, setting).unwrap();
+            (parsed.flavor, parsed.statements[0].to_string())
+        };
+        // A Postgres client's backslash is a plain character...
+        assert_eq!(
+            value(r"SELECT 'C:\new'", DialectSetting::Postgres),
+            (Flavor::Postgres, r"SELECT 'C:\new'".to_string())
+        );
+        assert_eq!(
+            value(r"SELECT 'C:\new'", DialectSetting::Auto).0,
+            Flavor::Postgres
+        );
+        // ...and an escape in ClickHouse SQL.
+        assert_eq!(
+            value(r"SELECT 'C:\new'", DialectSetting::ClickHouse).0,
+            Flavor::ClickHouse
+        );
+        assert_eq!(
+            DialectSetting::from_setting("ClickHouse"),
+            Some(DialectSetting::ClickHouse)
+        );
+        assert_eq!(DialectSetting::from_setting("mysql"), None);
+    }
+
+    fn lower_ch(sql: &str) -> crate::ir::Query {
+        let parsed = parse_with(sql, DialectSetting::ClickHouse).unwrap();
+        let Statement::Query(q) = &parsed.statements[0] else {
+            panic!("{sql}")
+        };
+        lower_query_as(q, Flavor::ClickHouse).unwrap()
+    }
+
+    #[test]
+    fn final_is_a_modifier_not_an_alias() {
+        for (sql, final_modifier, alias) in [
+            ("SELECT * FROM t FINAL", true, None),
+            ("SELECT * FROM t final WHERE a = 1", true, None),
+            ("SELECT * FROM t AS final", false, Some("final")),
+            ("SELECT * FROM t \"FINAL\"", false, Some("FINAL")),
+            ("SELECT * FROM t x", false, Some("x")),
+        ] {
+            let q = lower_ch(sql);
+            let crate::ir::SetExpr::Select(s) = &q.body else {
+                panic!()
+            };
+            let TableRef::Table {
+                final_modifier: f,
+                alias: a,
+                ..
+            } = &s.from[0]
+            else {
+                panic!()
+            };
+            assert_eq!(*f, final_modifier, "{sql}");
+            assert_eq!(a.as_ref().map(|a| a.name.as_str()), alias, "{sql}");
+        }
+    }
+
+    #[test]
+    fn scalar_aliases_are_inlined_and_named() {
+        let q = lower_ch(
+            "WITH parseDateTimeBestEffort('2024-05-01') AS start, (SELECT max(a) FROM u) AS m \
+             SELECT start, count() FROM t WHERE ts > start AND a < m",
+        );
+        assert_eq!(
+            q.to_string(),
+            "SELECT parseDateTimeBestEffort('2024-05-01') AS start, count(*) FROM t \
+             WHERE ((ts > parseDateTimeBestEffort('2024-05-01')) AND (a < (SELECT max(a) FROM u)))"
+        );
+        assert_eq!(q.tables(), ["t", "u"]);
+        // Ordinary CTEs still parse, also mixed with scalar aliases.
+        let q = lower_ch("WITH 5 AS n, c AS (SELECT a FROM t) SELECT a + n FROM c");
+        assert_eq!(
+            q.to_string(),
+            "WITH c AS (SELECT a FROM t) SELECT (a + 5) FROM c"
+        );
+        let q = lower_ch("WITH c AS (SELECT a FROM t) SELECT a FROM c");
+        assert_eq!(q.to_string(), "WITH c AS (SELECT a FROM t) SELECT a FROM c");
+    }
+
+    #[test]
+    fn named_parameters_become_typed_dollar_parameters() {
+        let q = lower_ch(
+            "SELECT a FROM t WHERE a = {id:UInt32} AND s = {name:Nullable(String)} \
+             AND ts > {since:DateTime64(3)} AND b = {id:UInt32} AND c IN {ids:Array(Int64)}",
+        );
+        assert_eq!(q.param_count(), 4);
+        assert_eq!(
+            q.named_params,
+            vec![
+                ("id".to_string(), Some(DataType::Int64)),
+                ("name".to_string(), Some(DataType::Text)),
+                ("since".to_string(), Some(DataType::TimestampTz)),
+                (
+                    "ids".to_string(),
+                    Some(DataType::Array(Box::new(DataType::Int64)))
+                ),
+            ]
+        );
+    }
+
+    #[test]
+    fn ternary_is_if_and_right_associative() {
+        let q = lower_ch("SELECT a > 1 ? 'x' : b ? 'y' : 'z', c OR d ? 1 : 2 FROM t");
+        assert_eq!(
+            q.to_string(),
+            "SELECT if((a > 1), 'x', if(b, 'y', 'z')), if((c OR d), 1, 2) FROM t"
+        );
+        let q = lower_ch("SELECT {m:Map(String, String)} FROM t");
+        assert!(matches!(
+            &q.body,
+            crate::ir::SetExpr::Select(s)
+                if matches!(&s.projection[0], crate::ir::SelectItem::Expr { expr: Expr::Param(1), .. })
+        ));
     }
 }

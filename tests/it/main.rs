@@ -3,7 +3,12 @@
 //! the other modules drive it with real clients: tokio-postgres, a raw protocol
 //! client for what drivers hide, and the psql binary when it is installed.
 
+mod catalog;
+mod clickhouse;
+mod clients;
+mod differential;
 mod psql;
 mod raw;
+mod starrocks;
 mod support;
 mod wire;

@@ -13,8 +13,12 @@ use switchyard::frontend::Frontend;
 /// cross join that runs long enough to cancel.
 pub const DEMO_ROWS: usize = 20_000;
 
+/// A small Delta table the freshness test appends to while the server runs.
+pub const FRESHNESS_TABLE: &str = "freshness_probe";
+
 pub struct TestServer {
     pub addr: SocketAddr,
+    pub data_dir: PathBuf,
 }
 
 pub fn server() -> &'static TestServer {
@@ -27,7 +31,7 @@ fn start() -> TestServer {
     let data_dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("it-demo");
     let _ = std::fs::remove_dir_all(&data_dir);
     let (tx, rx) = std::sync::mpsc::channel();
-    let dir = data_dir;
+    let dir = data_dir.clone();
     std::thread::spawn(move || {
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
@@ -38,6 +42,7 @@ fn start() -> TestServer {
             switchyard::demo::ensure_demo_data(&dir, DEMO_ROWS, false)
                 .await
                 .expect("demo data");
+            append_delta_rows(&dir, FRESHNESS_TABLE, vec![1, 2, 3]).await;
             let mut config = Config {
                 data_dir: dir,
                 ..Config::default()
@@ -53,7 +58,7 @@ fn start() -> TestServer {
         });
     });
     let addr = rx.recv().expect("server failed to start");
-    TestServer { addr }
+    TestServer { addr, data_dir }
 }
 
 pub async fn connect() -> tokio_postgres::Client {
@@ -78,4 +83,39 @@ pub fn sqlstate(error: &tokio_postgres::Error) -> String {
         .as_db_error()
         .map(|e| e.code().code().to_owned())
         .unwrap_or_else(|| format!("not a database error: {error}"))
+}
+
+/// Appends `values` to the single-column (`n BIGINT`) Delta table at `dir/name`,
+/// creating it first if needed — a writer committing while switchyard serves.
+pub async fn append_delta_rows(dir: &std::path::Path, name: &str, values: Vec<i64>) {
+    use deltalake::kernel::engine::arrow_conversion::TryIntoKernel;
+    use deltalake::kernel::StructType;
+    use deltalake::writer::{DeltaWriter, RecordBatchWriter};
+
+    let schema = Arc::new(arrow::datatypes::Schema::new(vec![
+        arrow::datatypes::Field::new("n", arrow::datatypes::DataType::Int64, true),
+    ]));
+    let path = dir.join(name);
+    let url = deltalake::ensure_table_uri(path.to_str().unwrap()).unwrap();
+    let mut table = if path.join("_delta_log").is_dir() {
+        deltalake::open_table(url).await.unwrap()
+    } else {
+        let columns: StructType = schema.as_ref().try_into_kernel().unwrap();
+        deltalake::DeltaTable::try_from_url(url)
+            .await
+            .unwrap()
+            .create()
+            .with_table_name(name)
+            .with_columns(columns.fields().cloned())
+            .await
+            .unwrap()
+    };
+    let batch = arrow::record_batch::RecordBatch::try_new(
+        schema,
+        vec![Arc::new(arrow::array::Int64Array::from(values))],
+    )
+    .unwrap();
+    let mut writer = RecordBatchWriter::for_table(&table).unwrap();
+    writer.write(batch).await.unwrap();
+    writer.flush_and_commit(&mut table).await.unwrap();
 }

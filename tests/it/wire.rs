@@ -6,7 +6,7 @@ use std::time::Duration;
 use tokio_postgres::SimpleQueryMessage;
 
 use crate::raw::{self, Raw};
-use crate::support::{connect, server, sqlstate, DEMO_ROWS};
+use crate::support::{append_delta_rows, connect, server, sqlstate, DEMO_ROWS, FRESHNESS_TABLE};
 
 fn simple_rows(messages: &[SimpleQueryMessage]) -> Vec<Vec<Option<String>>> {
     messages
@@ -393,4 +393,26 @@ async fn garbage_closes_only_that_connection() {
 
     let ok = client.query_one("SELECT 1 AS one", &[]).await.unwrap();
     assert_eq!(ok.get::<_, i64>("one"), 1);
+}
+
+#[tokio::test]
+async fn new_delta_commits_are_seen_without_a_restart() {
+    let client = connect().await;
+    let sql = format!("SELECT count(*) AS n, sum(n) AS total FROM {FRESHNESS_TABLE}");
+    let before = client.query_one(&sql, &[]).await.unwrap();
+    let (count, total): (i64, i64) = (before.get("n"), before.get("total"));
+    append_delta_rows(&server().data_dir, FRESHNESS_TABLE, vec![10, 20]).await;
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let row = client.query_one(&sql, &[]).await.unwrap();
+        if row.get::<_, i64>("n") == count + 2 {
+            assert_eq!(row.get::<_, i64>("total"), total + 30);
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the new commit never became visible"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
 }

@@ -1,0 +1,202 @@
+//! Catalog functions datafusion-pg-catalog leaves to the server: `version()`,
+//! `current_setting(name [, missing_ok])` and the session's user, answered from the
+//! connection's settings (a snapshot taken when the statement runs).
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use arrow::array::{Array, ArrayRef, AsArray, StringBuilder};
+use arrow::datatypes::DataType;
+use datafusion::error::{DataFusionError, Result};
+use datafusion::logical_expr::{
+    ColumnarValue, ScalarFunctionArgs, ScalarUDF, ScalarUDFImpl, Signature, TypeSignature,
+    Volatility,
+};
+use datafusion::scalar::ScalarValue;
+
+/// What a catalog statement may read of its connection.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
+pub struct SessionView {
+    /// Lower-cased setting name → value, as SHOW prints it.
+    pub settings: BTreeMap<String, String>,
+    pub user: String,
+}
+
+/// `version()`: Postgres 15 first (clients parse it), then who we are.
+pub fn version_string() -> String {
+    format!(
+        "PostgreSQL {} on {}-pc-linux-gnu, compiled by rustc, 64-bit",
+        crate::frontend::session::server_version(),
+        std::env::consts::ARCH
+    )
+}
+
+fn constant(name: &str, value: String) -> ScalarUDF {
+    datafusion::logical_expr::create_udf(
+        name,
+        vec![],
+        DataType::Utf8,
+        Volatility::Stable,
+        Arc::new(move |_: &[ColumnarValue]| {
+            Ok(ColumnarValue::Scalar(ScalarValue::Utf8(Some(
+                value.clone(),
+            ))))
+        }),
+    )
+}
+
+pub fn version() -> ScalarUDF {
+    constant("version", version_string())
+}
+
+/// `current_user`, `session_user` (and `user`, which the pg-catalog parser rewrites).
+pub fn users(view: &SessionView) -> Vec<ScalarUDF> {
+    ["current_user", "session_user", "user"]
+        .iter()
+        .map(|name| constant(name, view.user.clone()))
+        .collect()
+}
+
+pub fn current_setting(view: &SessionView) -> ScalarUDF {
+    ScalarUDF::new_from_impl(CurrentSetting {
+        settings: view.settings.clone(),
+        signature: Signature::one_of(
+            vec![
+                TypeSignature::Exact(vec![DataType::Utf8]),
+                TypeSignature::Exact(vec![DataType::Utf8, DataType::Boolean]),
+            ],
+            Volatility::Stable,
+        ),
+    })
+}
+
+#[derive(Debug, PartialEq, Eq, Hash)]
+struct CurrentSetting {
+    settings: BTreeMap<String, String>,
+    signature: Signature,
+}
+
+impl ScalarUDFImpl for CurrentSetting {
+    fn name(&self) -> &str {
+        "current_setting"
+    }
+
+    fn signature(&self) -> &Signature {
+        &self.signature
+    }
+
+    fn return_type(&self, _args: &[DataType]) -> Result<DataType> {
+        Ok(DataType::Utf8)
+    }
+
+    fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
+        let arrays = ColumnarValue::values_to_arrays(&args.args)?;
+        let names = arrow::compute::cast(&arrays[0], &DataType::Utf8)?;
+        let names = names.as_string::<i32>();
+        let missing_ok = arrays.get(1).map(|a| a.as_boolean().clone());
+        let mut out = StringBuilder::new();
+        for row in 0..names.len() {
+            if names.is_null(row) {
+                out.append_null();
+                continue;
+            }
+            let name = names.value(row);
+            match self.settings.get(&name.to_ascii_lowercase()) {
+                Some(value) => out.append_value(value),
+                None if missing_ok
+                    .as_ref()
+                    .is_some_and(|m| !m.is_null(row) && m.value(row)) =>
+                {
+                    out.append_null()
+                }
+                None => {
+                    return Err(DataFusionError::Execution(format!(
+                        "unrecognized configuration parameter \"{name}\""
+                    )))
+                }
+            }
+        }
+        Ok(ColumnarValue::Array(Arc::new(out.finish()) as ArrayRef))
+    }
+}
+
+/// `to_regtype(name)`: the OID of a type named as Postgres accepts it (`timestamptz`,
+/// `timestamp with time zone`, `pg_catalog.int4`, `text[]`), NULL when unknown.
+pub fn to_regtype(types: BTreeMap<String, i32>) -> ScalarUDF {
+    ScalarUDF::new_from_impl(ToRegtype {
+        types,
+        signature: Signature::exact(vec![DataType::Utf8], Volatility::Stable),
+    })
+}
+
+/// SQL-standard spellings → pg_type.typname.
+const TYPE_ALIASES: &[(&str, &str)] = &[
+    ("smallint", "int2"),
+    ("integer", "int4"),
+    ("int", "int4"),
+    ("bigint", "int8"),
+    ("real", "float4"),
+    ("double precision", "float8"),
+    ("float", "float8"),
+    ("boolean", "bool"),
+    ("character varying", "varchar"),
+    ("character", "bpchar"),
+    ("char", "bpchar"),
+    ("decimal", "numeric"),
+    ("timestamp without time zone", "timestamp"),
+    ("timestamp with time zone", "timestamptz"),
+    ("time without time zone", "time"),
+    ("time with time zone", "timetz"),
+];
+
+#[derive(Debug, PartialEq, Eq, Hash)]
+struct ToRegtype {
+    types: BTreeMap<String, i32>,
+    signature: Signature,
+}
+
+impl ToRegtype {
+    fn lookup(&self, name: &str) -> Option<i32> {
+        let name = name.trim().to_ascii_lowercase();
+        let name = name.strip_prefix("pg_catalog.").unwrap_or(&name);
+        let (base, array) = match name.strip_suffix("[]") {
+            Some(base) => (base.trim(), true),
+            None => (name, false),
+        };
+        let base = TYPE_ALIASES
+            .iter()
+            .find(|(alias, _)| *alias == base)
+            .map_or(base, |(_, typname)| typname);
+        let typname = if array {
+            format!("_{base}")
+        } else {
+            base.to_owned()
+        };
+        self.types.get(&typname).copied()
+    }
+}
+
+impl ScalarUDFImpl for ToRegtype {
+    fn name(&self) -> &str {
+        "to_regtype"
+    }
+
+    fn signature(&self) -> &Signature {
+        &self.signature
+    }
+
+    fn return_type(&self, _args: &[DataType]) -> Result<DataType> {
+        Ok(DataType::Int32)
+    }
+
+    fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
+        let arrays = ColumnarValue::values_to_arrays(&args.args)?;
+        let names = arrow::compute::cast(&arrays[0], &DataType::Utf8)?;
+        let oids: arrow::array::Int32Array = names
+            .as_string::<i32>()
+            .iter()
+            .map(|name| name.and_then(|n| self.lookup(n)))
+            .collect();
+        Ok(ColumnarValue::Array(Arc::new(oids) as ArrayRef))
+    }
+}
