@@ -540,6 +540,16 @@ impl Emitter<'_> {
             ),
             JoinConstraint::None => ast::JoinConstraint::None,
         };
+        // ClickHouse (join_use_nulls = 0) fills the unmatched side of an outer join
+        // with column defaults (0, ''), not NULL; other engines give NULL.
+        if self.flavor == Flavor::ClickHouse
+            && self.target != Target::ClickHouse
+            && matches!(kind, JoinKind::Left | JoinKind::Right | JoinKind::Full)
+        {
+            self.reject(
+                "outer JOIN (ClickHouse fills unmatched columns with default values, not NULL)",
+            );
+        }
         let join_operator = match kind {
             JoinKind::Inner => ast::JoinOperator::Inner(constraint),
             JoinKind::Left => ast::JoinOperator::Left(constraint),
