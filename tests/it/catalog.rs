@@ -3,23 +3,8 @@
 //! extended protocol, plus the exact statements Grafana sends (shared/clients/grafana.sql).
 
 use tokio_postgres::types::Type;
-use tokio_postgres::SimpleQueryMessage;
 
-use crate::support::{connect, sqlstate};
-
-fn rows(messages: &[SimpleQueryMessage]) -> Vec<Vec<Option<String>>> {
-    messages
-        .iter()
-        .filter_map(|m| match m {
-            SimpleQueryMessage::Row(row) => Some(
-                (0..row.len())
-                    .map(|i| row.get(i).map(str::to_owned))
-                    .collect(),
-            ),
-            _ => None,
-        })
-        .collect()
-}
+use crate::support::{connect, simple_rows, sqlstate};
 
 async fn one(sql: &str) -> String {
     let client = connect().await;
@@ -27,7 +12,7 @@ async fn one(sql: &str) -> String {
         .simple_query(sql)
         .await
         .unwrap_or_else(|e| panic!("{sql}: {e:?}"));
-    rows(&messages)[0][0].clone().unwrap_or_default()
+    simple_rows(&messages)[0][0].clone().unwrap_or_default()
 }
 
 #[tokio::test]
@@ -58,7 +43,10 @@ async fn catalog_functions_answer_from_the_session() {
         .simple_query("SELECT current_setting('application_name')")
         .await
         .unwrap();
-    assert_eq!(rows(&messages)[0][0].as_deref(), Some("catalog-test"));
+    assert_eq!(
+        simple_rows(&messages)[0][0].as_deref(),
+        Some("catalog-test")
+    );
     // pg_settings is the connection's own, too.
     let messages = client
         .simple_query(
@@ -68,7 +56,7 @@ async fn catalog_functions_answer_from_the_session() {
         .await
         .unwrap();
     assert_eq!(
-        rows(&messages),
+        simple_rows(&messages),
         vec![
             vec![Some("catalog-test".into())],
             vec![Some("150008".into())]
@@ -87,7 +75,7 @@ async fn pg_class_and_pg_attribute_list_the_routed_tables() {
         )
         .await
         .unwrap();
-    let names: Vec<String> = rows(&tables)
+    let names: Vec<String> = simple_rows(&tables)
         .into_iter()
         .map(|r| r[0].clone().unwrap())
         .collect();
@@ -103,7 +91,7 @@ async fn pg_class_and_pg_attribute_list_the_routed_tables() {
             .simple_query("SELECT oid FROM pg_catalog.pg_class WHERE relname = 'llm_requests'")
             .await
             .unwrap();
-        rows(&m)[0][0].clone().unwrap()
+        simple_rows(&m)[0][0].clone().unwrap()
     };
     let first = oid().await;
     assert_eq!(first, oid().await);
@@ -116,7 +104,7 @@ async fn pg_class_and_pg_attribute_list_the_routed_tables() {
         ))
         .await
         .unwrap();
-    let columns = rows(&columns);
+    let columns = simple_rows(&columns);
     assert_eq!(
         columns[0],
         [
@@ -141,14 +129,14 @@ async fn regclass_casts_and_pg_operators_resolve() {
         )
         .await
         .unwrap();
-    assert_eq!(rows(&m), vec![vec![Some("llm_requests".into())]]);
+    assert_eq!(simple_rows(&m), vec![vec![Some("llm_requests".into())]]);
     let m = client
         .simple_query(
             "SELECT count(*) FROM pg_catalog.pg_attribute WHERE attrelid = 'llm_requests'::regclass",
         )
         .await
         .unwrap();
-    assert_eq!(rows(&m)[0][0].as_deref(), Some("20"));
+    assert_eq!(simple_rows(&m)[0][0].as_deref(), Some("20"));
 }
 
 #[tokio::test]
@@ -163,7 +151,7 @@ async fn information_schema_spells_postgres_types() {
         .unwrap();
     let text = |s: &str| Some(s.to_owned());
     assert_eq!(
-        rows(&m),
+        simple_rows(&m),
         vec![
             vec![text("request_id"), text("text"), text("text")],
             vec![text("metric"), text("text"), text("text")],
@@ -182,7 +170,7 @@ async fn information_schema_spells_postgres_types() {
         )
         .await
         .unwrap();
-    assert!(rows(&m).contains(&vec![text("llm_requests"), text("BASE TABLE")]));
+    assert!(simple_rows(&m).contains(&vec![text("llm_requests"), text("BASE TABLE")]));
 }
 
 /// Every catalog statement of shared/clients/grafana.sql, over the simple protocol.
@@ -197,13 +185,13 @@ async fn grafana_metadata_queries_answer() {
         .simple_query("SELECT current_setting('server_version_num')::int/100 as version")
         .await
         .unwrap();
-    assert_eq!(rows(&m), vec![vec![Some("1500".into())]]);
+    assert_eq!(simple_rows(&m), vec![vec![Some("1500".into())]]);
 
     let m = client
         .simple_query("SELECT extversion FROM pg_extension WHERE extname = 'timescaledb'")
         .await
         .unwrap();
-    assert!(rows(&m).is_empty());
+    assert!(simple_rows(&m).is_empty());
 
     let show_tables = r#"SELECT
     CASE WHEN 
@@ -242,7 +230,7 @@ async fn grafana_metadata_queries_answer() {
           ) THEN 0 ELSE 1 END, 1"#;
     let m = client.simple_query(show_tables).await.unwrap();
     // Tables on the search path come back unqualified.
-    let tables = rows(&m);
+    let tables = simple_rows(&m);
     assert!(
         tables.contains(&vec![Some("llm_feedback".into())]),
         "{tables:?}"
@@ -272,7 +260,7 @@ async fn grafana_metadata_queries_answer() {
           )
       END"#;
     let m = client.simple_query(get_schema).await.unwrap();
-    let columns = rows(&m);
+    let columns = simple_rows(&m);
     assert_eq!(columns.len(), 4, "{columns:?}");
     assert!(columns.contains(&vec![
         Some("created_at".into()),
@@ -292,7 +280,7 @@ async fn grafana_metadata_queries_answer() {
                               'timescaledb_experimental')
     ORDER BY schema_name"#;
     let m = client.simple_query(schemas).await.unwrap();
-    assert_eq!(rows(&m), vec![vec![Some("public".into())]]);
+    assert_eq!(simple_rows(&m), vec![vec![Some("public".into())]]);
 
     let m = client
         .simple_query(
@@ -300,7 +288,7 @@ async fn grafana_metadata_queries_answer() {
         )
         .await
         .unwrap();
-    assert!(rows(&m).contains(&vec![Some("llm_requests".into())]));
+    assert!(simple_rows(&m).contains(&vec![Some("llm_requests".into())]));
 }
 
 /// The schema resource handler's statements, as pgx sends them: named statement,
@@ -368,7 +356,7 @@ async fn an_unknown_catalog_query_is_a_clear_error_not_a_hang() {
     assert!(message.contains("catalog"), "{message}");
     // The connection is still usable.
     assert_eq!(
-        rows(
+        simple_rows(
             &client
                 .simple_query("SELECT current_schema()")
                 .await
@@ -399,7 +387,7 @@ async fn catalog_queries_mix_with_session_statements() {
         .await
         .unwrap();
     assert_eq!(
-        rows(&m),
+        simple_rows(&m),
         vec![vec![Some("public".into())], vec![Some("public".into())]]
     );
 }
@@ -411,7 +399,7 @@ async fn catalog_queries_mix_with_session_statements() {
 async fn grafana_time_series_queries_return_series_types() {
     let client = connect().await;
     let series = "SELECT\n  floor(extract(epoch from \"timestamp\")/300)*300 AS \"time\",\n  provider AS metric,\n  avg(latency_ms) AS \"value\"\nFROM llm_requests\nWHERE \"timestamp\" BETWEEN '2025-05-30T00:00:00Z' AND '2025-05-30T06:00:00Z'\nGROUP BY 1, 2\nORDER BY 1";
-    let simple = rows(&client.simple_query(series).await.unwrap());
+    let simple = simple_rows(&client.simple_query(series).await.unwrap());
     let statement = client.prepare(series).await.unwrap();
     let types: Vec<&Type> = statement.columns().iter().map(|c| c.type_()).collect();
     assert!(

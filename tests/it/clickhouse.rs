@@ -23,7 +23,7 @@ use std::time::{Duration, Instant};
 
 use futures::StreamExt;
 use tokio_postgres::types::Type;
-use tokio_postgres::{NoTls, SimpleQueryMessage};
+use tokio_postgres::NoTls;
 
 use switchyard::backend::clickhouse::ClickHouseBackend;
 use switchyard::backend::Backend;
@@ -31,6 +31,7 @@ use switchyard::config::{ClickHouseCompression, ClickHouseConfig, Config};
 use switchyard::engine::Engine;
 use switchyard::frontend::Frontend;
 
+use crate::support::simple_rows;
 use crate::support::sqlstate;
 
 pub const DEMO_ROWS: usize = 20_000;
@@ -428,20 +429,6 @@ pub async fn connect_to(addr: SocketAddr) -> tokio_postgres::Client {
     .expect("connect");
     tokio::spawn(connection);
     client
-}
-
-pub fn simple_rows(messages: &[SimpleQueryMessage]) -> Vec<Vec<Option<String>>> {
-    messages
-        .iter()
-        .filter_map(|m| match m {
-            SimpleQueryMessage::Row(row) => Some(
-                (0..row.len())
-                    .map(|i| row.get(i).map(str::to_owned))
-                    .collect(),
-            ),
-            _ => None,
-        })
-        .collect()
 }
 
 async fn one_value(addr: SocketAddr, sql: &str) -> String {

@@ -25,7 +25,8 @@ use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::path::PathBuf;
 
-use crate::clickhouse::{connect_to, harness, simple_rows};
+use crate::clickhouse::{connect_to, harness};
+use crate::support::simple_rows;
 
 #[derive(Debug, Clone)]
 struct Case {

@@ -26,6 +26,7 @@ use switchyard::config::Config;
 use switchyard::engine::Engine;
 use switchyard::frontend::Frontend;
 
+use crate::support::simple_rows;
 use crate::support::sqlstate;
 
 const DEMO_ROWS: usize = 3_000;
@@ -214,20 +215,6 @@ async fn connect_to(addr: SocketAddr) -> tokio_postgres::Client {
     .expect("connect to switchyard");
     tokio::spawn(connection);
     client
-}
-
-fn simple_rows(messages: &[SimpleQueryMessage]) -> Vec<Vec<Option<String>>> {
-    messages
-        .iter()
-        .filter_map(|m| match m {
-            SimpleQueryMessage::Row(row) => Some(
-                (0..row.len())
-                    .map(|i| row.get(i).map(str::to_owned))
-                    .collect(),
-            ),
-            _ => None,
-        })
-        .collect()
 }
 
 async fn query_text(client: &tokio_postgres::Client, sql: &str) -> Vec<Vec<Option<String>>> {

@@ -119,3 +119,18 @@ pub async fn append_delta_rows(dir: &std::path::Path, name: &str, values: Vec<i6
     writer.write(batch).await.unwrap();
     writer.flush_and_commit(&mut table).await.unwrap();
 }
+
+/// The rows of a simple-protocol reply, as text.
+pub fn simple_rows(messages: &[tokio_postgres::SimpleQueryMessage]) -> Vec<Vec<Option<String>>> {
+    messages
+        .iter()
+        .filter_map(|m| match m {
+            tokio_postgres::SimpleQueryMessage::Row(row) => Some(
+                (0..row.len())
+                    .map(|i| row.get(i).map(str::to_owned))
+                    .collect(),
+            ),
+            _ => None,
+        })
+        .collect()
+}

@@ -3,24 +3,10 @@
 
 use std::time::Duration;
 
-use tokio_postgres::SimpleQueryMessage;
-
 use crate::raw::{self, Raw};
-use crate::support::{append_delta_rows, connect, server, sqlstate, DEMO_ROWS, FRESHNESS_TABLE};
-
-fn simple_rows(messages: &[SimpleQueryMessage]) -> Vec<Vec<Option<String>>> {
-    messages
-        .iter()
-        .filter_map(|m| match m {
-            SimpleQueryMessage::Row(row) => Some(
-                (0..row.len())
-                    .map(|i| row.get(i).map(str::to_owned))
-                    .collect(),
-            ),
-            _ => None,
-        })
-        .collect()
-}
+use crate::support::{
+    append_delta_rows, connect, server, simple_rows, sqlstate, DEMO_ROWS, FRESHNESS_TABLE,
+};
 
 #[tokio::test]
 async fn simple_query_reads_the_delta_table() {
