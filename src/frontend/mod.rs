@@ -360,14 +360,7 @@ impl Frontend {
                     Err(e) => Err(e),
                 },
             };
-            let response = outcome.unwrap_or_else(|e| {
-                log_failure(query, &e);
-                Response::Error(Box::new(to_error_info(&e)))
-            });
-            status = next_status(status, &response);
-            let failed = matches!(response, Response::Error(_));
-            responses.push(response);
-            if failed {
+            if !record(&mut responses, &mut status, query, outcome) {
                 break;
             }
         }
@@ -411,6 +404,25 @@ fn answer_response(
             TxEffect::End => Response::TransactionEnd(Tag::new(tag)),
         }),
     }
+}
+
+/// Adds one statement's outcome to a multi-statement reply, tracking the
+/// transaction status; false once it failed, as Postgres stops a string at its
+/// first error.
+fn record(
+    responses: &mut Vec<Response>,
+    status: &mut TransactionStatus,
+    query: &str,
+    outcome: Result<Response>,
+) -> bool {
+    let response = outcome.unwrap_or_else(|e| {
+        log_failure(query, &e);
+        Response::Error(Box::new(to_error_info(&e)))
+    });
+    *status = next_status(*status, &response);
+    let failed = matches!(response, Response::Error(_));
+    responses.push(response);
+    !failed
 }
 
 fn next_status(status: TransactionStatus, response: &Response) -> TransactionStatus {
@@ -467,15 +479,7 @@ impl SimpleQueryHandler for Frontend {
                     &mut changed,
                 )
                 .await;
-            let response = outcome.unwrap_or_else(|e| {
-                log_failure(query, &e);
-                Response::Error(Box::new(to_error_info(&e)))
-            });
-            status = next_status(status, &response);
-            let failed = matches!(response, Response::Error(_));
-            responses.push(response);
-            if failed {
-                // Postgres stops a multi-statement string at its first error.
+            if !record(&mut responses, &mut status, query, outcome) {
                 break;
             }
         }
