@@ -34,9 +34,14 @@ pub enum Error {
     Session { code: &'static str, message: String },
     #[error("canceling statement due to user request")]
     Cancelled,
-    /// The backend answered with an error of its own (code kept in the message).
+    /// The backend failed: its own error (its code kept in the message, mapped onto the
+    /// nearest Postgres SQLSTATE), or it could not be reached (08001, as postgres_fdw says).
     #[error("{backend}: {message}")]
-    Backend { backend: String, message: String },
+    Backend {
+        backend: String,
+        sqlstate: &'static str,
+        message: String,
+    },
     #[error("invalid configuration: {0}")]
     Config(String),
     #[error("internal error: {0}")]
@@ -58,6 +63,39 @@ impl Error {
         }
     }
 
+    /// A backend failure with no more specific SQLSTATE than XX000.
+    pub fn backend(backend: impl Into<String>, message: impl Into<String>) -> Self {
+        Error::Backend {
+            backend: backend.into(),
+            sqlstate: "XX000",
+            message: message.into(),
+        }
+    }
+
+    /// The backend cannot be reached; only the queries routed to it fail.
+    pub fn unavailable(backend: impl Into<String>, why: impl fmt::Display) -> Self {
+        Error::Backend {
+            backend: backend.into(),
+            sqlstate: "08001",
+            message: format!("backend unavailable: {why}"),
+        }
+    }
+
+    /// The same error attributed to the named backend (errors are built before the
+    /// backend's configured name is known).
+    pub fn on_backend(self, name: &str) -> Self {
+        match self {
+            Error::Backend {
+                sqlstate, message, ..
+            } => Error::Backend {
+                backend: name.to_owned(),
+                sqlstate,
+                message,
+            },
+            other => other,
+        }
+    }
+
     pub fn internal(e: impl fmt::Display) -> Self {
         Error::Internal(e.to_string())
     }
@@ -73,7 +111,7 @@ impl Error {
             Error::InvalidParameter(_) => "22023",
             Error::Session { code, .. } => code,
             Error::Cancelled => "57014",
-            Error::Backend { .. } => "XX000",
+            Error::Backend { sqlstate, .. } => sqlstate,
             Error::Config(_) => "F0000",
             Error::Internal(_) => "XX000",
         }

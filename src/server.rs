@@ -2,12 +2,14 @@
 //! Takes an already-bound listener so tests can bind port 0 in-process.
 
 use std::future::Future;
+use std::os::fd::AsFd;
 use std::sync::Arc;
 
 use tokio::io::AsyncWriteExt;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
+use tokio_util::sync::CancellationToken;
 
 use crate::frontend::{Frontend, Handlers};
 
@@ -45,10 +47,27 @@ pub async fn run(
         let _ = socket.set_nodelay(true);
         let handlers = handlers.clone();
         connections.spawn(async move {
-            if let Err(e) = pgwire::tokio::process_socket(socket, None, handlers).await {
+            let watcher = match watch_departure(&socket) {
+                Ok(watch) => {
+                    let gone = CancellationToken::new();
+                    handlers.0.expect_client(peer, gone.clone());
+                    Some(tokio::spawn(wait_for_hangup(watch, gone)))
+                }
+                Err(e) => {
+                    tracing::warn!(%peer, error = %e, "cannot watch the socket for hang-ups");
+                    None
+                }
+            };
+            if let Err(e) = pgwire::tokio::process_socket(socket, None, handlers.clone()).await {
                 // Garbage, truncated or oversized messages end only this connection.
                 tracing::info!(%peer, error = %e, "connection closed on a protocol error");
             }
+            // The watcher holds a second descriptor of the socket: close it too, or
+            // the client would never see the connection end.
+            if let Some(watcher) = watcher {
+                watcher.abort();
+            }
+            handlers.0.forget_client(peer);
             drop(permit);
         });
     }
@@ -59,6 +78,30 @@ pub async fn run(
     let drain = async { while connections.join_next().await.is_some() {} };
     if tokio::time::timeout(DRAIN_TIMEOUT, drain).await.is_err() {
         tracing::info!("closing connections still open after the drain period");
+    }
+}
+
+/// A second descriptor of the accepted connection that only ever peeks, to notice a
+/// client that hangs up while its query is still running (pgwire reads the socket
+/// only between messages). Shares the original's non-blocking mode.
+fn watch_departure(socket: &TcpStream) -> std::io::Result<TcpStream> {
+    let fd = socket.as_fd().try_clone_to_owned()?;
+    TcpStream::from_std(std::net::TcpStream::from(fd))
+}
+
+/// Cancels `gone` once the client has closed its side (the peek reads end of file) or
+/// the socket failed. Bytes waiting to be read mean the client is alive and has sent
+/// its next message early; look again a little later.
+async fn wait_for_hangup(watch: TcpStream, gone: CancellationToken) {
+    let mut byte = [0u8; 1];
+    loop {
+        match watch.peek(&mut byte).await {
+            Ok(0) | Err(_) => {
+                gone.cancel();
+                return;
+            }
+            Ok(_) => tokio::time::sleep(std::time::Duration::from_millis(200)).await,
+        }
     }
 }
 

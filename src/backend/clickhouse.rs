@@ -207,10 +207,7 @@ impl ClickHouseBackend {
     }
 
     fn unreachable(&self, why: impl std::fmt::Display) -> Error {
-        Error::Backend {
-            backend: self.name.clone(),
-            message: format!("ClickHouse is unreachable: {why}"),
-        }
+        Error::unavailable(&self.name, format_args!("ClickHouse is unreachable: {why}"))
     }
 
     /// The client for a query on this server: compression only where it works.
@@ -326,13 +323,7 @@ impl ClickHouseBackend {
 
     /// Error from ClickHouse, labelled with this backend's name.
     fn rename(&self, e: Error) -> Error {
-        match e {
-            Error::Backend { message, .. } => Error::Backend {
-                backend: self.name.clone(),
-                message,
-            },
-            other => other,
-        }
+        e.on_backend(&self.name)
     }
 
     async fn after_error(&self, e: Error) -> Error {
@@ -420,8 +411,9 @@ impl ClickHouseBackend {
 fn timed_out(timeout: Duration) -> Error {
     Error::Backend {
         backend: "clickhouse".into(),
+        sqlstate: "57014",
         message: format!(
-            "query exceeded the backend timeout of {}s",
+            "canceling statement due to the backend timeout of {}s",
             timeout.as_secs()
         ),
     }
@@ -593,7 +585,32 @@ pub(crate) fn server_error(text: &str) -> Error {
     }
     Error::Backend {
         backend: "clickhouse".into(),
+        sqlstate: error_code(text).map_or("XX000", sqlstate_of_code),
         message: text.to_owned(),
+    }
+}
+
+/// The Postgres SQLSTATE nearest to a ClickHouse error code (ErrorCodes.cpp); the
+/// original code stays in the message.
+fn sqlstate_of_code(code: u32) -> &'static str {
+    match code {
+        62 => "42601",                         // SYNTAX_ERROR
+        60 => "42P01",                         // UNKNOWN_TABLE
+        81 => "3D000",                         // UNKNOWN_DATABASE
+        16 | 47 => "42703",                    // NO_SUCH_COLUMN_IN_TABLE, UNKNOWN_IDENTIFIER
+        46 | 42 => "42883",                    // UNKNOWN_FUNCTION, NUMBER_OF_ARGUMENTS_DOESNT_MATCH
+        43 | 44 | 53 | 386 => "42804", // ILLEGAL_TYPE_OF_ARGUMENT, ILLEGAL_COLUMN, TYPE_MISMATCH, NO_COMMON_TYPE
+        184 | 215 => "42803",          // ILLEGAL_AGGREGATION, NOT_AN_AGGREGATE
+        153 => "22012",                // ILLEGAL_DIVISION
+        69 | 321 => "22003",           // ARGUMENT_OUT_OF_BOUND, VALUE_IS_OUT_OF_RANGE_OF_DATA_TYPE
+        6 | 27 | 38 | 41 | 72 | 70 => "22P02", // CANNOT_PARSE_*, CANNOT_CONVERT_TYPE
+        159 => "57014",                // TIMEOUT_EXCEEDED
+        241 => "53200",                // MEMORY_LIMIT_EXCEEDED
+        202 => "53300",                // TOO_MANY_SIMULTANEOUS_QUERIES
+        158 | 396 => "54000",          // TOO_MANY_ROWS, TOO_MANY_ROWS_OR_BYTES
+        48 | 1 => "0A000",             // NOT_IMPLEMENTED, UNSUPPORTED_METHOD
+        164 | 497 | 516 => "42501",    // READONLY, ACCESS_DENIED, AUTHENTICATION_FAILED
+        _ => "XX000",
     }
 }
 
@@ -621,14 +638,11 @@ fn is_schema_error(e: &Error) -> bool {
 fn client_error(e: clickhouse::error::Error) -> Error {
     match e {
         clickhouse::error::Error::BadResponse(text) => server_error(&text),
-        clickhouse::error::Error::Network(inner) => Error::Backend {
-            backend: "clickhouse".into(),
-            message: format!("ClickHouse is unreachable: {inner}"),
-        },
-        other => Error::Backend {
-            backend: "clickhouse".into(),
-            message: other.to_string(),
-        },
+        clickhouse::error::Error::Network(inner) => Error::unavailable(
+            "clickhouse",
+            format_args!("ClickHouse is unreachable: {inner}"),
+        ),
+        other => Error::backend("clickhouse", other.to_string()),
     }
 }
 
@@ -673,13 +687,7 @@ impl StreamState {
             return Ok(None);
         }
         let backend = self.backend.clone();
-        let label = |e: Error| match e {
-            Error::Backend { message, .. } => Error::Backend {
-                backend: backend.clone(),
-                message,
-            },
-            other => other,
-        };
+        let label = |e: Error| e.on_backend(&backend);
         loop {
             let decoded = match &mut self.decoder {
                 Decoder::Arrow {
@@ -884,5 +892,17 @@ mod tests {
             server_error("Code: 394. DB::Exception: Query was cancelled").sqlstate(),
             "57014"
         );
+        // The code picks the nearest Postgres class; unknown codes stay XX000.
+        assert_eq!(server_error(modern).sqlstate(), "42P01");
+        assert_eq!(server_error(old).sqlstate(), "42703");
+        assert_eq!(
+            server_error("Code: 62. DB::Exception: Syntax error").sqlstate(),
+            "42601"
+        );
+        assert_eq!(
+            server_error("Code: 9999. DB::Exception: ?").sqlstate(),
+            "XX000"
+        );
+        assert_eq!(server_error("no code at all").sqlstate(), "XX000");
     }
 }

@@ -6,6 +6,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use arrow::datatypes::SchemaRef;
+use arrow::error::ArrowError;
 use async_trait::async_trait;
 use datafusion::error::DataFusionError;
 use datafusion::execution::context::SessionContext;
@@ -77,13 +78,9 @@ impl DeltaBackend {
                 continue;
             }
             let before = table.version();
-            table
-                .update_incremental(None)
-                .await
-                .map_err(|e| Error::Backend {
-                    backend: self.name.clone(),
-                    message: format!("refreshing table {}: {e}", state.name),
-                })?;
+            table.update_incremental(None).await.map_err(|e| {
+                Error::backend(&self.name, format!("refreshing table {}: {e}", state.name))
+            })?;
             *checked = Instant::now();
             if table.version() != before {
                 let schema = register(&self.ctx, &state.name, table).await?;
@@ -160,25 +157,38 @@ impl Backend for DeltaBackend {
 /// Maps DataFusion's planning errors onto the Postgres error classes clients
 /// expect; anything else is the backend's own failure.
 pub(crate) fn map_datafusion_error(e: DataFusionError) -> Error {
+    let failed = |sqlstate: &'static str, message: String| Error::Backend {
+        backend: "datafusion".into(),
+        sqlstate,
+        message,
+    };
     match e.find_root() {
         DataFusionError::SchemaError(err, _) => {
             let text = err.to_string();
             if text.contains("No field named") {
                 Error::UndefinedColumn(text)
+            } else if text.contains("Ambiguous") {
+                failed("42702", text)
+            } else if text.contains("uplicate") {
+                failed("42701", text)
             } else {
-                Error::Backend {
-                    backend: "datafusion".into(),
-                    message: text,
-                }
+                failed("XX000", text)
             }
         }
         DataFusionError::Plan(text) if text.contains("table") && text.contains("not found") => {
             Error::UndefinedTable(text.clone())
         }
         DataFusionError::NotImplemented(text) => Error::unsupported(text, "datafusion"),
-        other => Error::Backend {
-            backend: "datafusion".into(),
-            message: other.to_string(),
-        },
+        DataFusionError::ArrowError(arrow, _) => {
+            let sqlstate = match arrow.as_ref() {
+                ArrowError::DivideByZero => "22012",
+                ArrowError::ArithmeticOverflow(_) => "22003",
+                ArrowError::CastError(_) | ArrowError::ParseError(_) => "22P02",
+                _ => "XX000",
+            };
+            failed(sqlstate, arrow.to_string())
+        }
+        DataFusionError::ResourcesExhausted(text) => failed("53200", text.clone()),
+        other => failed("XX000", other.to_string()),
     }
 }

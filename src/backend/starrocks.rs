@@ -248,10 +248,7 @@ impl Inner {
     }
 
     fn unavailable(&self, what: impl std::fmt::Display) -> Error {
-        Error::Backend {
-            backend: self.name.clone(),
-            message: format!("backend unavailable: {what}"),
-        }
+        Error::unavailable(&self.name, what)
     }
 
     /// A MySQL error as a Postgres one, keeping the server's own code, state and text.
@@ -260,6 +257,7 @@ impl Inner {
             mysql_async::Error::Server(e) if INTERRUPTED.contains(&e.code) => Error::Cancelled,
             mysql_async::Error::Server(e) => Error::Backend {
                 backend: self.name.clone(),
+                sqlstate: sqlstate_of(e.code, &e.state),
                 message: format!("ERROR {} ({}): {}", e.code, e.state, e.message),
             },
             other => self.unavailable(other),
@@ -674,6 +672,39 @@ fn placeholders_as_null(sql: &str) -> Result<String> {
     Ok(out)
 }
 
+/// The Postgres SQLSTATE nearest to a MySQL/StarRocks error: by error number where
+/// MySQL's own SQLSTATE is coarse (42000 covers syntax, access and unknown functions),
+/// else MySQL's SQLSTATE where its class means the same in Postgres; XX000 otherwise.
+fn sqlstate_of(code: u16, state: &str) -> &'static str {
+    match code {
+        1064 | 1149 => "42601",               // ER_PARSE_ERROR, ER_SYNTAX_ERROR
+        1146 | 1051 => "42P01",               // ER_NO_SUCH_TABLE, ER_BAD_TABLE_ERROR
+        1049 => "3D000",                      // ER_BAD_DB_ERROR
+        1054 => "42703",                      // ER_BAD_FIELD_ERROR
+        1305 | 1582 | 1583 => "42883",        // function does not exist / wrong arguments
+        1044 | 1045 | 1142 | 1143 => "42501", // access denied
+        1365 => "22012",                      // ER_DIVISION_BY_ZERO
+        1264 | 1690 => "22003",               // out of range
+        1292 | 1411 => "22007",               // incorrect datetime value
+        1366 => "22P02",                      // incorrect value for column
+        1406 => "22001",                      // data too long
+        1040 | 1203 => "53300",               // too many connections
+        1041 | 1038 => "53200",               // out of memory
+        1205 => "55P03",                      // lock wait timeout
+        1213 => "40P01",                      // deadlock
+        1235 => "0A000",                      // ER_NOT_SUPPORTED_YET
+        3024 => "57014",                      // max_execution_time exceeded
+        _ => match state.get(..2) {
+            Some("22") => "22000",
+            Some("23") => "23000",
+            Some("42") => "42000",
+            Some("40") => "40000",
+            Some("08") => "08000",
+            _ => "XX000",
+        },
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -690,5 +721,16 @@ mod tests {
             "SELECT 'it\\'s $1',\n NULL"
         );
         assert_eq!(placeholders_as_null("SELECT 1").unwrap(), "SELECT 1");
+    }
+
+    #[test]
+    fn mysql_errors_map_to_the_nearest_sqlstate() {
+        assert_eq!(sqlstate_of(1146, "42S02"), "42P01");
+        assert_eq!(sqlstate_of(1064, "42000"), "42601");
+        assert_eq!(sqlstate_of(1305, "42000"), "42883");
+        assert_eq!(sqlstate_of(1365, "22012"), "22012");
+        assert_eq!(sqlstate_of(1406, "22001"), "22001");
+        assert_eq!(sqlstate_of(9999, "22XYZ"), "22000");
+        assert_eq!(sqlstate_of(9999, "HY000"), "XX000");
     }
 }

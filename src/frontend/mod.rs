@@ -11,6 +11,7 @@ pub mod session;
 
 use std::collections::{BTreeMap, HashMap};
 use std::fmt::Debug;
+use std::net::SocketAddr;
 use std::sync::atomic::{AtomicI32, Ordering};
 use std::sync::{Arc, Mutex};
 
@@ -54,6 +55,9 @@ pub struct Frontend {
     cancels: Arc<CancelRegistry>,
     next_pid: AtomicI32,
     parser: Arc<StatementParser>,
+    /// Accepted sockets not yet started: peer → the token cancelled when that client
+    /// goes away (the server watches the socket; see `server::watch_departure`).
+    departures: Mutex<HashMap<SocketAddr, CancellationToken>>,
 }
 
 impl Frontend {
@@ -69,7 +73,19 @@ impl Frontend {
             catalog,
             cancels: Arc::default(),
             next_pid: AtomicI32::new(1000),
+            departures: Mutex::default(),
         })
+    }
+
+    /// The server accepted `peer`; `gone` is cancelled when that client disconnects,
+    /// which cancels whatever query the connection is running.
+    pub(crate) fn expect_client(&self, peer: SocketAddr, gone: CancellationToken) {
+        self.departures.lock().unwrap().insert(peer, gone);
+    }
+
+    /// The connection from `peer` ended (whether or not it ever started up).
+    pub(crate) fn forget_client(&self, peer: SocketAddr) {
+        self.departures.lock().unwrap().remove(&peer);
     }
 }
 
@@ -81,11 +97,14 @@ struct Connection {
     current: Mutex<CancellationToken>,
     /// Removes the connection's cancel key when the connection is dropped.
     registration: Mutex<Option<Registration>>,
+    /// Cancelled when the client disconnects; every query's token is its child, so a
+    /// client that leaves mid-query stops the backend's work too.
+    departed: Mutex<CancellationToken>,
 }
 
 impl Connection {
     fn start_query(&self) -> CancellationToken {
-        let token = CancellationToken::new();
+        let token = self.departed.lock().unwrap().child_token();
         *self.current.lock().unwrap() = token.clone();
         token
     }
@@ -184,6 +203,14 @@ impl StartupHandler for Frontend {
         client.set_pid_and_secret_key(pid, secret.clone());
 
         let conn = connection(client);
+        if let Some(gone) = self
+            .departures
+            .lock()
+            .unwrap()
+            .remove(&client.socket_addr())
+        {
+            *conn.departed.lock().unwrap() = gone;
+        }
         let params: BTreeMap<String, String> = startup.parameters.clone().into_iter().collect();
         conn.session.lock().unwrap().apply_startup(&params);
         self.cancels.connections.lock().unwrap().insert(

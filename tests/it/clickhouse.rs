@@ -638,6 +638,11 @@ async fn clickhouse_errors_keep_code_and_message() {
         "names the backend: {}",
         db.message()
     );
+    assert_eq!(
+        db.code().code(),
+        "42703",
+        "UNKNOWN_IDENTIFIER is undefined_column"
+    );
     // The connection is still usable.
     assert!(
         !one_value(h.clickhouse, "SELECT count(*) FROM llm_feedback")
@@ -652,6 +657,7 @@ async fn clickhouse_errors_keep_code_and_message() {
             .unwrap_err();
         let message = err.as_db_error().expect("db error").message().to_owned();
         assert!(message.contains("Code: 47"), "{message}");
+        assert_eq!(sqlstate(&err), "42703");
     }
 }
 
@@ -773,12 +779,10 @@ async fn postgres_cancel_kills_the_clickhouse_query() {
     eprintln!("cancel: the ClickHouse query was gone {gone:?} after the cancel request");
 }
 
-/// A client that goes away mid-query. The frontend notices only when it next writes to
-/// the socket, and a `count(*)` writes nothing until ClickHouse is done, so today the
-/// query runs on until the backend timeout (max_execution_time). The backend side is
-/// ready: dropping the result stream kills the query (the cancel test proves it).
+/// A client that goes away mid-query, before the first row: a `count(*)` writes nothing
+/// until ClickHouse is done, so only the server's socket watch can notice the hang-up,
+/// and it must kill the ClickHouse query rather than let it run to the backend timeout.
 #[tokio::test]
-#[ignore = "the frontend does not watch the socket while a query computes (see doc comment)"]
 async fn client_disconnect_kills_the_clickhouse_query() {
     let _turn = PROCESS_LIST.lock().await;
     let Some((addr, url18)) = old_server_idle().await else {
@@ -812,6 +816,11 @@ async fn a_down_or_hanging_clickhouse_fails_only_its_own_queries() {
     assert!(
         message.contains("down") && message.contains("unreachable"),
         "{message}"
+    );
+    assert_eq!(
+        sqlstate(&err),
+        "08001",
+        "unreachable, as postgres_fdw reports it"
     );
     assert!(started.elapsed() < Duration::from_secs(5));
 

@@ -396,6 +396,11 @@ async fn mysql_errors_keep_their_code_and_text() {
         .unwrap_err();
     let message = error.as_db_error().expect("database error").message();
     assert!(message.contains("ERROR 1054 (42S22)"), "{message}");
+    assert_eq!(
+        sqlstate(&error),
+        "42703",
+        "ER_BAD_FIELD_ERROR is undefined_column"
+    );
     assert!(message.contains("no_such_column"), "{message}");
     // The connection stays usable.
     assert_eq!(
@@ -584,6 +589,7 @@ async fn a_backend_that_is_down_fails_only_its_own_queries() {
         message.contains("down") && message.contains("unavailable"),
         "{message}"
     );
+    assert_eq!(sqlstate(&error), "08001");
     assert!(
         started.elapsed() < Duration::from_secs(5),
         "{:?}",
