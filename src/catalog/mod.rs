@@ -27,7 +27,8 @@ use datafusion::prelude::{SessionConfig, SessionContext};
 use datafusion::scalar::ScalarValue;
 use datafusion::sql::parser::Statement as DfStatement;
 use datafusion::sql::sqlparser::ast::{
-    Expr, GroupByExpr, Ident, SelectItem, SetExpr, Statement, VisitMut, VisitorMut,
+    Expr, FunctionArguments, GroupByExpr, Ident, OrderByKind, Query, SelectItem, SetExpr,
+    Statement, Value, VisitMut, VisitorMut,
 };
 use datafusion::sql::sqlparser::dialect::PostgreSqlDialect;
 use datafusion::sql::sqlparser::parser::Parser;
@@ -362,6 +363,7 @@ impl Catalog {
         for statement in &mut statements {
             if let Statement::Query(query) = statement {
                 name_columns(&mut query.body);
+                let _ = query.visit(&mut ArraySubqueries);
                 let _ = query.visit(&mut AggregateScalarSubqueries);
             }
         }
@@ -548,6 +550,78 @@ impl VisitorMut for AggregateScalarSubqueries {
         }
         ControlFlow::Continue(())
     }
+}
+
+/// Rewrites `ARRAY(SELECT e FROM … [ORDER BY o])`, which DataFusion cannot plan, into
+/// the scalar subquery `(SELECT coalesce(array_agg(e ORDER BY o), <empty>) FROM …)`:
+/// the same array, in the same order, and `{}` (not NULL) when no row matches, as
+/// Postgres gives (psql's `\du` reads role memberships this way).
+struct ArraySubqueries;
+
+impl VisitorMut for ArraySubqueries {
+    type Break = ();
+
+    fn post_visit_expr(&mut self, expr: &mut Expr) -> ControlFlow<()> {
+        let Expr::Function(function) = expr else {
+            return ControlFlow::Continue(());
+        };
+        if !function.name.to_string().eq_ignore_ascii_case("array") {
+            return ControlFlow::Continue(());
+        }
+        let FunctionArguments::Subquery(query) = &function.args else {
+            return ControlFlow::Continue(());
+        };
+        if let Some(rewritten) = array_of_subquery(query) {
+            *expr = rewritten;
+        }
+        ControlFlow::Continue(())
+    }
+}
+
+fn array_of_subquery(query: &Query) -> Option<Expr> {
+    let mut query = query.clone();
+    if query.limit_clause.is_some() || query.fetch.is_some() || query.with.is_some() {
+        return None;
+    }
+    let SetExpr::Select(select) = query.body.as_mut() else {
+        return None;
+    };
+    let ungrouped = matches!(&select.group_by, GroupByExpr::Expressions(e, _) if e.is_empty());
+    if !ungrouped || select.distinct.is_some() || select.projection.len() != 1 {
+        return None;
+    }
+    let item = match &select.projection[0] {
+        SelectItem::UnnamedExpr(e) | SelectItem::ExprWithAlias { expr: e, .. } => e.clone(),
+        _ => return None,
+    };
+    let mut order = Vec::new();
+    if let Some(order_by) = query.order_by.take() {
+        let OrderByKind::Expressions(keys) = order_by.kind else {
+            return None;
+        };
+        for mut key in keys {
+            // `ORDER BY 1` names the output column; inside the aggregate it would be a constant.
+            if let Expr::Value(v) = &key.expr {
+                if v.value == Value::Number("1".into(), false) {
+                    key.expr = item.clone();
+                } else {
+                    return None;
+                }
+            }
+            order.push(key.to_string());
+        }
+    }
+    let order = if order.is_empty() {
+        String::new()
+    } else {
+        format!(" ORDER BY {}", order.join(", "))
+    };
+    let aggregate = Parser::new(&PostgreSqlDialect {})
+        .try_with_sql(&format!("coalesce(array_agg({item}{order}), make_array())"))
+        .and_then(|mut p| p.parse_expr())
+        .ok()?;
+    select.projection = vec![SelectItem::UnnamedExpr(aggregate)];
+    Some(Expr::Subquery(Box::new(query)))
 }
 
 /// Replaces every subquery inside a CASE expression by NULL (see `Catalog::execute`).

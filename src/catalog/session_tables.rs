@@ -1,5 +1,6 @@
 //! pg_catalog as one statement sees it: the shared tables, except `pg_settings`, which
-//! holds the connection's own settings (what SHOW and current_setting read).
+//! holds the connection's own settings (what SHOW and current_setting read), and
+//! `pg_roles`, which holds the connection's user (what psql's `\du` lists).
 
 use std::sync::Arc;
 
@@ -9,6 +10,7 @@ use async_trait::async_trait;
 use datafusion::catalog::{MemTable, SchemaProvider};
 use datafusion::datasource::TableProvider;
 use datafusion::error::Result;
+use datafusion::scalar::ScalarValue;
 
 use super::functions::SessionView;
 
@@ -69,6 +71,41 @@ impl SessionPgCatalog {
     }
 }
 
+impl SessionPgCatalog {
+    /// One role: the session user, as the bootstrap superuser (OID 10, which the
+    /// catalog's owner columns name). Columns keep the shared table's schema.
+    async fn pg_roles(&self) -> Result<Option<Arc<dyn TableProvider>>> {
+        let Some(shared) = self.shared.table("pg_roles").await? else {
+            return Ok(None);
+        };
+        let schema = shared.schema();
+        let columns = schema
+            .fields()
+            .iter()
+            .map(|field| {
+                let value = match field.name().as_str() {
+                    "oid" => ScalarValue::Int32(Some(10)),
+                    "rolname" => ScalarValue::Utf8(Some(self.view.user.clone())),
+                    "rolsuper" | "rolinherit" | "rolcreaterole" | "rolcreatedb" | "rolcanlogin" => {
+                        ScalarValue::Boolean(Some(true))
+                    }
+                    "rolreplication" | "rolbypassrls" => ScalarValue::Boolean(Some(false)),
+                    "rolconnlimit" => ScalarValue::Int32(Some(-1)),
+                    "rolpassword" => ScalarValue::Utf8(Some("********".into())),
+                    _ => ScalarValue::try_from(field.data_type())?,
+                };
+                let column = value.to_array_of_size(1)?;
+                Ok(arrow::compute::cast(&column, field.data_type())?)
+            })
+            .collect::<Result<Vec<ArrayRef>>>()?;
+        let batch = RecordBatch::try_new(schema.clone(), columns)?;
+        Ok(Some(Arc::new(MemTable::try_new(
+            schema,
+            vec![vec![batch]],
+        )?)))
+    }
+}
+
 #[async_trait]
 impl SchemaProvider for SessionPgCatalog {
     fn table_names(&self) -> Vec<String> {
@@ -78,6 +115,9 @@ impl SchemaProvider for SessionPgCatalog {
     async fn table(&self, name: &str) -> Result<Option<Arc<dyn TableProvider>>> {
         if name.eq_ignore_ascii_case("pg_settings") {
             return self.pg_settings().map(Some);
+        }
+        if name.eq_ignore_ascii_case("pg_roles") {
+            return self.pg_roles().await;
         }
         self.shared.table(name).await
     }

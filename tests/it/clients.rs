@@ -225,6 +225,22 @@ fn psql_lists_functions_and_expands_output() {
     assert!(out.lines().any(|l| l.starts_with("count ")), "{out}");
 }
 
+#[test]
+fn psql_lists_roles_with_the_session_user() {
+    let Some(out) = psql(&["-c", "\\du"], "") else {
+        return;
+    };
+    assert!(out.contains("List of roles"), "{out}");
+    let role = out
+        .lines()
+        .find(|l| l.contains("Superuser"))
+        .unwrap_or_else(|| panic!("no role row: {out}"));
+    let cells: Vec<&str> = role.split('|').map(str::trim).collect();
+    assert_eq!(cells[0], "tester", "{out}");
+    // ARRAY(SELECT …) over no memberships is the empty array, not NULL.
+    assert_eq!(cells[2], "{}", "{out}");
+}
+
 /// What psql sends for TAB after `SELECT * FROM llm` (tab-complete.c, REL_15_STABLE).
 #[test]
 fn psql_tab_completion_query_lists_tables() {
