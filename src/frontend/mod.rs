@@ -3,6 +3,7 @@
 //! It never plans or runs a query itself — that is `engine` — and never formats
 //! values by hand — that is `encode` (arrow-pg underneath).
 
+mod cursors;
 pub mod encode;
 mod hooks;
 mod params;
@@ -23,8 +24,8 @@ use pgwire::api::auth::{
 };
 use pgwire::api::cancel::CancelHandler;
 use pgwire::api::portal::{Format, Portal, PortalExecutionState};
-use pgwire::api::query::{ExtendedQueryHandler, SimpleQueryHandler};
-use pgwire::api::results::{FieldInfo, QueryResponse, Response, Tag};
+use pgwire::api::query::{send_describe_response, ExtendedQueryHandler, SimpleQueryHandler};
+use pgwire::api::results::{DescribePortalResponse, FieldInfo, QueryResponse, Response, Tag};
 use pgwire::api::stmt::QueryParser;
 use pgwire::api::store::{Entry, PortalStore};
 use pgwire::api::{
@@ -32,7 +33,7 @@ use pgwire::api::{
 };
 use pgwire::error::{ErrorInfo, PgWireError, PgWireResult};
 use pgwire::messages::cancel::CancelRequest;
-use pgwire::messages::extendedquery::Execute;
+use pgwire::messages::extendedquery::{Describe, Execute, TARGET_TYPE_BYTE_PORTAL};
 use pgwire::messages::response::TransactionStatus;
 use pgwire::messages::startup::{ParameterStatus, SecretKey};
 use pgwire::messages::{PgWireBackendMessage, PgWireFrontendMessage};
@@ -100,6 +101,7 @@ struct Connection {
     /// Cancelled when the client disconnects; every query's token is its child, so a
     /// client that leaves mid-query stops the backend's work too.
     departed: Mutex<CancellationToken>,
+    cursors: Mutex<cursors::Cursors>,
 }
 
 impl Connection {
@@ -321,7 +323,43 @@ impl Frontend {
                     let mut session = conn.session.lock().unwrap();
                     hooks::answer(local, &mut session, status, &self.engine, changed)?
                 };
+                if matches!(
+                    answer,
+                    Answer::Command {
+                        tx: TxEffect::End,
+                        ..
+                    }
+                ) {
+                    conn.cursors.lock().unwrap().end_transaction();
+                }
                 answer_response(answer, format, cancel)
+            }
+            Statement::Declare { .. } => {
+                let declare = cursors::declaration(statement, status)?;
+                let query = declare
+                    .for_query
+                    .as_deref()
+                    .expect("checked by declaration");
+                let result = self.cursor_query(conn, query, flavor).await?;
+                open_cursor(conn, declare, result)
+            }
+            Statement::Fetch {
+                name,
+                direction,
+                into: None,
+                ..
+            } => {
+                let count = cursors::fetch_count(direction)?;
+                let rows = conn.cursors.lock().unwrap().fetch(name, count)?;
+                let mut response = query_response(rows, format, cancel.clone())?;
+                if let Response::Query(q) = &mut response {
+                    q.set_command_tag("FETCH");
+                }
+                Ok(response)
+            }
+            Statement::Close { cursor } => {
+                conn.cursors.lock().unwrap().close(cursor)?;
+                Ok(Response::Execution(Tag::new("CLOSE CURSOR")))
             }
             other => Err(Error::unsupported(
                 format!(
@@ -393,6 +431,39 @@ impl Frontend {
         }
         report_changes(client, changed).await?;
         Ok(responses)
+    }
+}
+
+fn open_cursor(
+    conn: &Connection,
+    declare: &sqlparser::ast::Declare,
+    result: ResultStream,
+) -> Result<Response> {
+    let hold = declare.hold == Some(true);
+    conn.cursors
+        .lock()
+        .unwrap()
+        .declare(&declare.names[0], hold, result)?;
+    Ok(Response::Execution(Tag::new("DECLARE CURSOR")))
+}
+
+impl Frontend {
+    /// Starts the query a cursor reads: a catalog query or a routed one.
+    async fn cursor_query(
+        &self,
+        conn: &Connection,
+        query: &sqlparser::ast::Query,
+        flavor: sql::Flavor,
+    ) -> Result<ResultStream> {
+        let text = query.to_string();
+        if self.catalog.claims(&text)? {
+            return self
+                .catalog
+                .execute_text(&text, &conn.session_view(), None)
+                .await;
+        }
+        let plan = self.engine.plan_as(query, flavor)?;
+        self.engine.execute(&plan, &[]).await
     }
 }
 
@@ -557,6 +628,9 @@ impl QueryParser for StatementParser {
                 parameter_types, ..
             } => parameter_types.clone(),
             Prepared::Local(_) => vec![],
+            Prepared::Cursor {
+                parameter_types, ..
+            } => parameter_types.clone(),
             Prepared::Catalog {
                 parameter_types, ..
             } => parameter_types.clone(),
@@ -574,10 +648,37 @@ impl QueryParser for StatementParser {
                 Some(schema) => schema,
                 None => return Ok(vec![]),
             },
+            Prepared::Cursor { .. } => return Ok(vec![]),
         };
         encode::pg_fields(&schema, format.unwrap_or(&Format::UnifiedText))
             .map_err(|e| to_pg_error(&e))
     }
+}
+
+/// Each `$n`'s type: what the client declared at Parse, else what planning inferred,
+/// else text (as Postgres does for unknown-typed parameters).
+fn parameter_types(
+    declared: &[Option<Type>],
+    count: usize,
+    inferred: &[Option<arrow::datatypes::DataType>],
+) -> Vec<Type> {
+    (0..count.max(declared.len()).max(inferred.len()))
+        .map(|i| {
+            declared
+                .get(i)
+                .cloned()
+                .flatten()
+                .filter(|t| *t != Type::UNKNOWN)
+                .or_else(|| {
+                    inferred
+                        .get(i)
+                        .cloned()
+                        .flatten()
+                        .and_then(|dt| arrow_pg::datatypes::into_pg_type(&dt).ok())
+                })
+                .unwrap_or(Type::TEXT)
+        })
+        .collect()
 }
 
 impl StatementParser {
@@ -588,25 +689,7 @@ impl StatementParser {
         view: &SessionView,
     ) -> Result<Option<Prepared>> {
         let described = self.catalog.describe(sql_text, view).await?;
-        let count = described.parameter_types.len().max(types.len());
-        let parameter_types = (0..count)
-            .map(|i| {
-                types
-                    .get(i)
-                    .cloned()
-                    .flatten()
-                    .filter(|t| *t != Type::UNKNOWN)
-                    .or_else(|| {
-                        described
-                            .parameter_types
-                            .get(i)
-                            .cloned()
-                            .flatten()
-                            .and_then(|dt| arrow_pg::datatypes::into_pg_type(&dt).ok())
-                    })
-                    .unwrap_or(Type::TEXT)
-            })
-            .collect();
+        let parameter_types = parameter_types(types, 0, &described.parameter_types);
         Ok(Some(Prepared::Catalog {
             sql: sql_text.into(),
             schema: described.schema,
@@ -633,30 +716,38 @@ impl StatementParser {
         let Some(statement) = statements.pop() else {
             return Ok(None);
         };
-        let Statement::Query(query) = &statement else {
-            return Ok(Some(Prepared::Local(Arc::new(statement))));
+        let query = match &statement {
+            Statement::Query(query) => query,
+            Statement::Declare { stmts, .. } => match stmts.as_slice() {
+                [declare] if declare.for_query.is_some() => {
+                    let query = declare.for_query.as_deref().expect("matched");
+                    if self.catalog.claims(&query.to_string())? {
+                        return Ok(Some(Prepared::Local(Arc::new(statement))));
+                    }
+                    let plan = self.engine.plan_as(query, flavor)?;
+                    let described = self.engine.describe(&plan).await?;
+                    let parameter_types = parameter_types(
+                        types,
+                        plan.query.param_count(),
+                        &described.parameter_types,
+                    );
+                    return Ok(Some(Prepared::Cursor {
+                        declare: Arc::new(statement),
+                        plan: Arc::new(plan),
+                        parameter_types,
+                    }));
+                }
+                _ => return Ok(Some(Prepared::Local(Arc::new(statement)))),
+            },
+            _ => return Ok(Some(Prepared::Local(Arc::new(statement)))),
         };
         let plan = self.engine.plan_as(query, flavor)?;
         let description = self.engine.describe(&plan).await?;
-        let count = plan.query.param_count().max(types.len());
-        let parameter_types = (0..count)
-            .map(|i| {
-                types
-                    .get(i)
-                    .cloned()
-                    .flatten()
-                    .filter(|t| *t != Type::UNKNOWN)
-                    .or_else(|| {
-                        description
-                            .parameter_types
-                            .get(i)
-                            .cloned()
-                            .flatten()
-                            .and_then(|dt| arrow_pg::datatypes::into_pg_type(&dt).ok())
-                    })
-                    .unwrap_or(Type::TEXT)
-            })
-            .collect();
+        let parameter_types = parameter_types(
+            types,
+            plan.query.param_count(),
+            &description.parameter_types,
+        );
         Ok(Some(Prepared::Query {
             plan: Arc::new(plan),
             schema: description.schema,
@@ -718,6 +809,62 @@ impl ExtendedQueryHandler for Frontend {
         Ok(())
     }
 
+    /// Describe of a portal that is a SQL cursor (Postgres keeps both in one namespace).
+    async fn on_describe<C>(&self, client: &mut C, message: Describe) -> PgWireResult<()>
+    where
+        C: ClientInfo + ClientPortalStore + Sink<PgWireBackendMessage> + Unpin + Send + Sync,
+        C::PortalStore: PortalStore<Statement = Prepared>,
+        C::Error: Debug,
+        PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
+    {
+        let name = message.name.as_deref().unwrap_or(DEFAULT_NAME);
+        if message.target_type == TARGET_TYPE_BYTE_PORTAL
+            && client.portal_store().get_portal(name).is_none()
+        {
+            let cursor = connection(client)
+                .cursors
+                .lock()
+                .unwrap()
+                .schema_of_portal(name);
+            if let Some(schema) = cursor {
+                let fields = schema
+                    .and_then(|schema| encode::pg_fields(&schema, &Format::UnifiedText))
+                    .map_err(|e| to_pg_error(&e))?;
+                let response = DescribePortalResponse::new(fields);
+                return send_describe_response(client, &response).await;
+            }
+        }
+        self._on_describe(client, message).await
+    }
+
+    /// A FETCH returns its cursor's columns, which only the connection knows.
+    async fn do_describe_portal<C>(
+        &self,
+        client: &mut C,
+        portal: &Portal<Prepared>,
+    ) -> PgWireResult<DescribePortalResponse>
+    where
+        C: ClientInfo + ClientPortalStore + Sink<PgWireBackendMessage> + Unpin + Send + Sync,
+        C::PortalStore: PortalStore<Statement = Prepared>,
+        C::Error: Debug,
+        PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
+    {
+        let format = &portal.result_column_format;
+        let statement = &portal.statement.statement;
+        if let Prepared::Local(local) = statement {
+            if let Statement::Fetch { name, .. } = local.as_ref() {
+                let schema = connection(client).cursors.lock().unwrap().schema(name);
+                return schema
+                    .and_then(|schema| encode::pg_fields(&schema, format))
+                    .map(DescribePortalResponse::new)
+                    .map_err(|e| to_pg_error(&e));
+            }
+        }
+        self.parser
+            .get_result_schema(statement, Some(format))
+            .map(DescribePortalResponse::new)
+    }
+
     async fn do_query<C>(
         &self,
         client: &mut C,
@@ -744,6 +891,20 @@ impl ExtendedQueryHandler for Frontend {
             } => match params::decode(portal, parameter_types) {
                 Ok(values) => match self.engine.execute(plan, &values).await {
                     Ok(result) => query_response(result, format, cancel),
+                    Err(e) => Err(e),
+                },
+                Err(e) => Err(e),
+            },
+            Prepared::Cursor {
+                declare,
+                plan,
+                parameter_types,
+            } => match cursors::declaration(declare, status) {
+                Ok(declaration) => match params::decode(portal, parameter_types) {
+                    Ok(values) => match self.engine.execute(plan, &values).await {
+                        Ok(result) => open_cursor(&conn, declaration, result),
+                        Err(e) => Err(e),
+                    },
                     Err(e) => Err(e),
                 },
                 Err(e) => Err(e),

@@ -19,6 +19,13 @@ pub enum Prepared {
     },
     /// SET, SHOW, BEGIN, … answered locally.
     Local(Arc<Statement>),
+    /// `DECLARE name CURSOR FOR query`: the query planned like `Query`, so `$n`
+    /// parameters bind (psycopg's server-side cursors send them).
+    Cursor {
+        declare: Arc<Statement>,
+        plan: Arc<Plan>,
+        parameter_types: Vec<Type>,
+    },
     /// A pg_catalog / information_schema query for `catalog`; planned again at
     /// Execute, with the session's settings of that moment.
     Catalog {

@@ -21,6 +21,14 @@ check("catalog functions", cur.fetchone(), ("on", "public"))
 cur.execute("SELECT 'it''s'")
 check("quoted literal", cur.fetchone()[0], "it's")
 conn.rollback()
+# A named cursor is a server-side DECLARE … CURSOR read with FETCH FORWARD itersize.
+named = conn.cursor("big_read")
+named.itersize = 1000
+named.execute("SELECT request_id, latency_ms FROM llm_requests WHERE latency_ms >= %s", (0,))
+seen = sum(1 for _ in named)
+check("named cursor streams every row", seen, ROWS)
+named.close()
+conn.rollback()
 conn.autocommit = True
 cur.execute("SELECT relname FROM pg_catalog.pg_class WHERE relkind = 'r' ORDER BY 1")
 check("pg_class", {"llm_feedback", "llm_requests"} <= {r[0] for r in cur.fetchall()}, True)

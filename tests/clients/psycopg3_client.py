@@ -41,4 +41,12 @@ with psycopg.connect(conninfo, autocommit=True) as conn:
 with psycopg.connect(conninfo) as conn:
     check("in a transaction", conn.execute("SELECT count(*) FROM llm_feedback").fetchone()[0] > 0, True)
     conn.rollback()
+    # A server-side cursor: DECLARE with a bound parameter, Describe of the cursor as a
+    # portal, then FETCH FORWARD itersize until the result ends.
+    with conn.cursor(name="big_read") as cur:
+        cur.itersize = 700
+        cur.execute("SELECT request_id, latency_ms FROM llm_requests WHERE latency_ms >= %s", (0,))
+        check("server-side cursor columns", [d.name for d in cur.description], ["request_id", "latency_ms"])
+        check("server-side cursor streams every row", sum(1 for _ in cur), ROWS)
+    conn.rollback()
 print("psycopg3: all checks passed")

@@ -153,6 +153,80 @@ async fn portals_suspend_at_max_rows() {
     assert_eq!(sizes, [100, 100, 50]);
 }
 
+/// SQL cursors, as psql's FETCH_COUNT and psycopg's named cursors use them: slices of
+/// the running result in order, errors with Postgres's SQLSTATEs, gone at COMMIT.
+#[tokio::test]
+async fn sql_cursors_fetch_a_result_in_slices() {
+    let client = connect().await;
+    let err = client
+        .simple_query("DECLARE c CURSOR FOR SELECT 1")
+        .await
+        .unwrap_err();
+    assert_eq!(sqlstate(&err), "25P01", "outside a transaction block");
+
+    let all = "SELECT request_id FROM llm_requests ORDER BY timestamp, request_id LIMIT 250";
+    let expected = simple_rows(&client.simple_query(all).await.unwrap());
+    client.simple_query("BEGIN").await.unwrap();
+    client
+        .simple_query(&format!("DECLARE c NO SCROLL CURSOR FOR {all}"))
+        .await
+        .unwrap();
+    let mut fetched = Vec::new();
+    let mut sizes = Vec::new();
+    loop {
+        let rows = simple_rows(
+            &client
+                .simple_query("FETCH FORWARD 100 FROM c")
+                .await
+                .unwrap(),
+        );
+        sizes.push(rows.len());
+        fetched.extend(rows);
+        if sizes.last() < Some(&100) {
+            break;
+        }
+    }
+    assert_eq!(sizes, [100, 100, 50]);
+    assert_eq!(fetched, expected);
+    let err = client.simple_query("FETCH PRIOR FROM c").await.unwrap_err();
+    assert_eq!(sqlstate(&err), "0A000", "cursors only move forward");
+    client.simple_query("ROLLBACK").await.unwrap();
+
+    // A cursor read with NEXT and ALL; COMMIT closes cursors declared without HOLD.
+    client.simple_query("BEGIN").await.unwrap();
+    client
+        .simple_query("DECLARE \"Mixed\" CURSOR FOR SELECT model FROM llm_requests LIMIT 5")
+        .await
+        .unwrap();
+    let one = client
+        .simple_query("FETCH NEXT FROM \"Mixed\"")
+        .await
+        .unwrap();
+    assert_eq!(simple_rows(&one).len(), 1);
+    let rest = client
+        .simple_query("FETCH ALL FROM \"Mixed\"")
+        .await
+        .unwrap();
+    assert_eq!(simple_rows(&rest).len(), 4);
+    client.simple_query("COMMIT").await.unwrap();
+    let err = client
+        .simple_query("FETCH 1 FROM \"Mixed\"")
+        .await
+        .unwrap_err();
+    assert_eq!(sqlstate(&err), "34000");
+
+    // WITH HOLD outlives its transaction; CLOSE ends it.
+    client
+        .simple_query("DECLARE h CURSOR WITH HOLD FOR SELECT 1 AS one")
+        .await
+        .unwrap();
+    let one = simple_rows(&client.simple_query("FETCH 5 FROM h").await.unwrap());
+    assert_eq!(one, vec![vec![Some("1".to_owned())]]);
+    client.simple_query("CLOSE h").await.unwrap();
+    let err = client.simple_query("CLOSE h").await.unwrap_err();
+    assert_eq!(sqlstate(&err), "34000");
+}
+
 #[tokio::test]
 async fn errors_carry_sqlstate_and_leave_the_connection_usable() {
     let client = connect().await;
