@@ -112,15 +112,19 @@ impl Granularity {
 /// may be partial, the others are whole and absolutely aligned, so a resumed run
 /// (starting mid-window) rejoins the same boundaries.
 pub fn plan_windows(start: i64, end: i64, granularity: Granularity) -> Vec<(i64, i64)> {
-    let width = granularity.micros();
     let mut windows = Vec::new();
     let mut at = start;
     while at < end {
-        let next = ((at.div_euclid(width) + 1) * width).min(end);
-        windows.push((at, next));
-        at = next;
+        windows.push(window_at(at, end, granularity));
+        at = windows[windows.len() - 1].1;
     }
     windows
+}
+
+/// The window starting at `at`: up to the next boundary, or `end`.
+pub fn window_at(at: i64, end: i64, granularity: Granularity) -> (i64, i64) {
+    let width = granularity.micros();
+    (at, ((at.div_euclid(width) + 1) * width).min(end))
 }
 
 /// The application id recording this copy's progress in the Delta log. A different
@@ -286,10 +290,10 @@ async fn open_destination(location: &str, table: &str, schema: &SchemaRef) -> Re
         .as_ref()
         .try_into_kernel()
         .map_err(|e| Error::unsupported(format!("the source schema ({e})"), "delta"))?;
-    DeltaTable::try_from_url(url)
-        .await
-        .map_err(&fail)?
-        .create()
+    // The builder rather than `DeltaTable::try_from_url`: loading an empty directory
+    // as a table logs a spurious kernel error.
+    deltalake::operations::create::CreateBuilder::new()
+        .with_location(url.to_string())
         .with_table_name(table)
         .with_columns(columns.fields().cloned())
         .await
@@ -457,31 +461,37 @@ pub async fn run(mut config: Config, request: CopyRequest) -> Result<CopySummary
             ..Default::default()
         });
     }
-    let (total, first) =
-        count_and_min(&source.backend, &selection, pending, dates, target, &column).await?;
-    let Some(first) = first.filter(|_| total > 0) else {
+    let (total, first, last) =
+        count_and_bounds(&source.backend, &selection, pending, dates, target, &column).await?;
+    let (Some(first), Some(last)) = (first, last) else {
         println!("nothing to copy: no source rows in range");
         return Ok(CopySummary::default());
     };
     let start = start.unwrap_or(first);
-    let granularity = request
-        .window
-        .unwrap_or_else(|| Granularity::for_range(start, end, dates));
-    let granularity = if dates { Granularity::Day } else { granularity };
-    let windows = plan_windows(start, end, granularity);
+    let granularity = match request.window {
+        _ if dates => Granularity::Day,
+        Some(granularity) => granularity,
+        None => Granularity::for_range(start, last + 1, dates),
+    };
+    // Windows end after the newest row rather than at the pinned bound: no queries for
+    // empty windows; a later run resumes from the last window's end.
+    let width = granularity.micros();
+    let stop = end.min((last.div_euclid(width) + 1) * width);
     println!(
-        "{total} rows from {} to {} UTC in {} {granularity:?} windows",
+        "{total} rows from {} to {} UTC, in {granularity:?} windows (at most {})",
         format_instant(start),
-        format_instant(end),
-        windows.len()
+        format_instant(stop),
+        plan_windows(start, stop, granularity).len()
     );
     let mut copier = Copier::new(&request, &schema, total);
-    for (from, to) in windows {
+    let mut at = start;
+    while at < stop {
+        let (from, to) = window_at(at, stop, granularity);
         let range = Range {
             start: Some(from),
             end: Some(to),
         };
-        copier
+        let rows = copier
             .window(
                 &source.backend,
                 &selection,
@@ -492,6 +502,21 @@ pub async fn run(mut config: Config, request: CopyRequest) -> Result<CopySummary
                 to,
             )
             .await?;
+        at = to;
+        if rows == 0 {
+            // Sparse data: jump to the window of the next row instead of querying
+            // every empty window on the way.
+            let rest = Range {
+                start: Some(to),
+                end: Some(stop),
+            };
+            match count_and_bounds(&source.backend, &selection, rest, dates, target, &column)
+                .await?
+            {
+                (_, Some(next), _) => at = at.max(next.div_euclid(width) * width),
+                _ => break,
+            }
+        }
     }
     Ok(copier.finish())
 }
@@ -508,19 +533,27 @@ async fn count(
     Ok(integer_at(&row[0], 0)?.unwrap_or(0).max(0) as u64)
 }
 
-async fn count_and_min(
+async fn count_and_bounds(
     backend: &crate::backend::BackendRef,
     selection: &Selection,
     range: Range,
     dates: bool,
     target: crate::emit::Target,
     column: &str,
-) -> Result<(u64, Option<i64>)> {
-    let projection = format!("count(*), min({})", quote(column));
+) -> Result<(u64, Option<i64>, Option<i64>)> {
+    let projection = format!("count(*), min({0}), max({0})", quote(column));
     let sql = selection.sql(&projection, range, dates, target)?;
     let row = super::one_row(backend, &sql).await?;
     let total = integer_at(&row[0], 0)?.unwrap_or(0).max(0) as u64;
-    Ok((total, micros_at(row[1].as_ref(), 0)))
+    if total == 0 {
+        // ClickHouse's min/max of no rows is the type's default (1970-01-01), not NULL.
+        return Ok((0, None, None));
+    }
+    Ok((
+        total,
+        micros_at(row[1].as_ref(), 0),
+        micros_at(row[2].as_ref(), 0),
+    ))
 }
 
 /// Streams windows into the Delta table and keeps the progress display.
@@ -563,7 +596,7 @@ impl Copier {
         table: &mut DeltaTable,
         app: &str,
         version: i64,
-    ) -> Result<()> {
+    ) -> Result<u64> {
         let location = table.table_url().to_string();
         let fail = delta_error(&location);
         let sql = selection.sql("*", range, dates, source.target())?;
@@ -581,7 +614,11 @@ impl Copier {
                 let length = self.batch_rows.min(batch.num_rows() - offset);
                 let chunk = to_delta_batch(&batch.slice(offset, length), &self.schema)?;
                 offset += length;
-                let bytes = chunk.get_array_memory_size() as u64;
+                let bytes = chunk
+                    .columns()
+                    .iter()
+                    .map(|c| c.to_data().get_slice_memory_size().unwrap_or(0) as u64)
+                    .sum::<u64>();
                 writer.write(chunk).await.map_err(&fail)?;
                 rows += length as u64;
                 self.summary.rows += length as u64;
@@ -598,7 +635,7 @@ impl Copier {
         };
         if rows == 0 {
             self.summary.windows_skipped_empty += 1;
-            return Ok(());
+            return Ok(0);
         }
         let committed = writer.flush_and_commit(table).await.map_err(&fail)?;
         self.summary.windows_committed += 1;
@@ -608,7 +645,7 @@ impl Copier {
         } else {
             self.bar.println(line);
         }
-        Ok(())
+        Ok(rows)
     }
 
     /// Sleeps while ahead of `--max-rows-per-second`.
@@ -645,12 +682,17 @@ pub fn absolute(path: &str) -> String {
         return path.to_owned();
     }
     let path = PathBuf::from(path);
-    if path.is_absolute() {
-        return path.display().to_string();
-    }
-    std::env::current_dir()
-        .map(|dir| dir.join(&path))
-        .unwrap_or(path)
+    let path = if path.is_absolute() {
+        path
+    } else {
+        std::env::current_dir()
+            .map(|dir| dir.join(&path))
+            .unwrap_or(path)
+    };
+    // Without `.` components, so messages show the plain path.
+    path.components()
+        .filter(|c| !matches!(c, std::path::Component::CurDir))
+        .collect::<PathBuf>()
         .display()
         .to_string()
 }
