@@ -30,6 +30,7 @@ use deltalake::DeltaTable;
 use futures::StreamExt;
 use indicatif::{HumanBytes, ProgressBar, ProgressDrawTarget, ProgressStyle};
 
+use super::clickhouse_sink::{ClickHouseSink, STARTED};
 use super::{
     format_instant, integer_at, is_date, micros_at, open_side, quote, time_column, Range,
     Selection, MICROS_PER_DAY, MICROS_PER_SECOND,
@@ -309,29 +310,23 @@ pub async fn run(mut config: Config, request: CopyRequest) -> Result<CopySummary
             "--batch-rows must be positive".into(),
         ));
     }
-    let destination_kind = config.backends.get(&request.to).map(BackendConfig::kind);
-    match destination_kind {
-        Some("delta") => {}
-        Some(kind) => {
+    let clickhouse = match config.backends.get(&request.to) {
+        Some(BackendConfig::Delta {}) => None,
+        Some(BackendConfig::Clickhouse(clickhouse)) => Some(clickhouse.clone()),
+        Some(other) => {
             return Err(Error::unsupported(
-                format!("copying into a {kind} backend ({}): only Delta destinations record exactly-once progress", request.to),
+                format!(
+                    "copying into a {} backend ({}): destinations are Delta or ClickHouse",
+                    other.kind(),
+                    request.to
+                ),
                 "switchyard copy",
             ))
         }
         None => return Err(Error::Config(format!("no backend named {:?}", request.to))),
-    }
+    };
     let source = open_side(&config, &request.from, &request.table, &request.locations).await?;
     let destination = open_side(&config, &request.to, &request.table, &request.locations).await?;
-    let location = destination
-        .location
-        .clone()
-        .ok_or_else(|| Error::internal("Delta destination without a location"))?;
-    if source.location.as_deref() == Some(location.as_str()) {
-        return Err(Error::Config(format!(
-            "source and destination are the same Delta table ({location}); give the destination another with --location {}=PATH",
-            request.to
-        )));
-    }
     let source_schema = source.schema.clone().ok_or_else(|| {
         Error::UndefinedTable(format!(
             "{} (no Delta table at {})",
@@ -344,15 +339,50 @@ pub async fn run(mut config: Config, request: CopyRequest) -> Result<CopySummary
         &source.sorting_key,
         request.time_column.as_deref(),
     )?;
-    let schema = delta_schema(&source_schema)?;
-    let mut table = open_destination(&location, &request.table, &schema).await?;
     let app = app_id(&request.from, &request.table, request.filter.as_deref());
-    let committed = table
-        .snapshot()
-        .map_err(delta_error(&location))?
-        .transaction_version(table.log_store().as_ref(), &app)
-        .await
-        .map_err(delta_error(&location))?;
+    let mut sink = match clickhouse {
+        None => {
+            let location = destination
+                .location
+                .clone()
+                .ok_or_else(|| Error::internal("Delta destination without a location"))?;
+            if source.location.as_deref() == Some(location.as_str()) {
+                return Err(Error::Config(format!(
+                    "source and destination are the same Delta table ({location}); give the destination another with --location {}=PATH",
+                    request.to
+                )));
+            }
+            let schema = delta_schema(&source_schema)?;
+            let table = open_destination(&location, &request.table, &schema).await?;
+            Sink::Delta {
+                table: Box::new(table),
+                location,
+                schema,
+                writer: None,
+            }
+        }
+        Some(clickhouse) => {
+            let columns = |schema: &SchemaRef| -> Vec<String> {
+                schema.fields().iter().map(|f| f.name().clone()).collect()
+            };
+            let existing = destination.schema.as_ref().map(columns).unwrap_or_default();
+            if existing != columns(&source_schema) {
+                return Err(Error::Config(format!(
+                    "the ClickHouse table {} has columns {existing:?}; the source has {:?} (create it with the source's columns, in order)",
+                    request.table,
+                    columns(&source_schema)
+                )));
+            }
+            Sink::ClickHouse(Box::new(ClickHouseSink::new(
+                &clickhouse,
+                &request.table,
+                &source_schema,
+            )?))
+        }
+    };
+    let progress = sink.progress(&app).await?;
+    let committed = progress.filter(|version| *version != STARTED);
+    let location = sink.describe();
 
     let selection = Selection {
         table: request.table.clone(),
@@ -381,14 +411,16 @@ pub async fn run(mut config: Config, request: CopyRequest) -> Result<CopySummary
             end: None,
         };
         let total = count(&source.backend, &selection, whole, false, target).await?;
-        let mut copier = Copier::new(&request, &schema, total);
+        sink.prepare(&app, progress, &selection, whole, false)
+            .await?;
+        let mut copier = Copier::new(&request, total);
         copier
             .window(
                 &source.backend,
                 &selection,
                 whole,
                 false,
-                &mut table,
+                &mut sink,
                 &app,
                 0,
             )
@@ -483,7 +515,18 @@ pub async fn run(mut config: Config, request: CopyRequest) -> Result<CopySummary
         format_instant(stop),
         plan_windows(start, stop, granularity).len()
     );
-    let mut copier = Copier::new(&request, &schema, total);
+    sink.prepare(
+        &app,
+        progress,
+        &selection,
+        Range {
+            start: Some(start),
+            end: None,
+        },
+        dates,
+    )
+    .await?;
+    let mut copier = Copier::new(&request, total);
     let mut at = start;
     while at < stop {
         let (from, to) = window_at(at, stop, granularity);
@@ -497,7 +540,7 @@ pub async fn run(mut config: Config, request: CopyRequest) -> Result<CopySummary
                 &selection,
                 range,
                 dates,
-                &mut table,
+                &mut sink,
                 &app,
                 to,
             )
@@ -558,7 +601,6 @@ async fn count_and_bounds(
 
 /// Streams windows into the Delta table and keeps the progress display.
 struct Copier {
-    schema: SchemaRef,
     batch_rows: usize,
     max_rows_per_second: Option<u64>,
     bar: ProgressBar,
@@ -567,7 +609,7 @@ struct Copier {
 }
 
 impl Copier {
-    fn new(request: &CopyRequest, schema: &SchemaRef, total: u64) -> Copier {
+    fn new(request: &CopyRequest, total: u64) -> Copier {
         let bar = ProgressBar::with_draw_target(Some(total), ProgressDrawTarget::stderr());
         bar.set_style(
             ProgressStyle::with_template(
@@ -576,7 +618,6 @@ impl Copier {
             .expect("progress template"),
         );
         Copier {
-            schema: schema.clone(),
             batch_rows: request.batch_rows,
             max_rows_per_second: request.max_rows_per_second,
             bar,
@@ -593,33 +634,21 @@ impl Copier {
         selection: &Selection,
         range: Range,
         dates: bool,
-        table: &mut DeltaTable,
+        sink: &mut Sink,
         app: &str,
         version: i64,
     ) -> Result<u64> {
-        let location = table.table_url().to_string();
-        let fail = delta_error(&location);
         let sql = selection.sql("*", range, dates, source.target())?;
         let mut result = source.execute(&sql).await?;
-        let properties = CommitProperties::default()
-            .with_application_transaction(Transaction::new(app, version));
-        let mut writer = RecordBatchWriter::for_table(table)
-            .map_err(&fail)?
-            .with_commit_properties(properties);
+        sink.begin(app, version)?;
         let mut rows = 0u64;
         while let Some(batch) = result.batches.next().await {
             let batch = batch?;
             let mut offset = 0;
             while offset < batch.num_rows() {
                 let length = self.batch_rows.min(batch.num_rows() - offset);
-                let chunk = to_delta_batch(&batch.slice(offset, length), &self.schema)?;
+                let bytes = sink.write(&batch.slice(offset, length)).await?;
                 offset += length;
-                let bytes = chunk
-                    .columns()
-                    .iter()
-                    .map(|c| c.to_data().get_slice_memory_size().unwrap_or(0) as u64)
-                    .sum::<u64>();
-                writer.write(chunk).await.map_err(&fail)?;
                 rows += length as u64;
                 self.summary.rows += length as u64;
                 self.summary.bytes += bytes;
@@ -637,9 +666,9 @@ impl Copier {
             self.summary.windows_skipped_empty += 1;
             return Ok(0);
         }
-        let committed = writer.flush_and_commit(table).await.map_err(&fail)?;
+        let committed = sink.commit(app, version).await?;
         self.summary.windows_committed += 1;
-        let line = format!("committed {label}: {rows} rows (Delta version {committed})");
+        let line = format!("committed {label}: {rows} rows ({committed})");
         if self.bar.is_hidden() {
             eprintln!("{line}");
         } else {
@@ -673,6 +702,141 @@ impl Copier {
             self.summary.windows_skipped_empty
         );
         self.summary
+    }
+}
+
+/// Where the rows go, and how a window becomes durable there.
+enum Sink {
+    /// One Delta commit per window, carrying the `txn` action.
+    Delta {
+        table: Box<DeltaTable>,
+        location: String,
+        schema: SchemaRef,
+        writer: Option<Box<RecordBatchWriter>>,
+    },
+    /// INSERTs, then a row in the progress table (see `clickhouse_sink`).
+    ClickHouse(Box<ClickHouseSink>),
+}
+
+impl Sink {
+    fn describe(&self) -> String {
+        match self {
+            Sink::Delta { location, .. } => location.clone(),
+            Sink::ClickHouse(_) => "ClickHouse".into(),
+        }
+    }
+
+    /// The recorded progress of copy `app` (ClickHouse: `STARTED` when no window is done).
+    async fn progress(&self, app: &str) -> Result<Option<i64>> {
+        match self {
+            Sink::Delta {
+                table, location, ..
+            } => table
+                .snapshot()
+                .map_err(delta_error(location))?
+                .transaction_version(table.log_store().as_ref(), app)
+                .await
+                .map_err(delta_error(location)),
+            Sink::ClickHouse(sink) => sink.progress(app).await,
+        }
+    }
+
+    /// Before the first window. ClickHouse: a copy that ran before may have left rows of
+    /// an unfinished window; delete the destination's rows of the pending range, then
+    /// record that this copy started. Delta needs nothing: uncommitted files are not
+    /// part of the table.
+    async fn prepare(
+        &self,
+        app: &str,
+        progress: Option<i64>,
+        selection: &Selection,
+        pending: Range,
+        dates: bool,
+    ) -> Result<()> {
+        let Sink::ClickHouse(sink) = self else {
+            return Ok(());
+        };
+        match progress {
+            Some(_) => {
+                let condition =
+                    selection.where_clause(pending, dates, crate::emit::Target::ClickHouse)?;
+                println!(
+                    "removing rows an interrupted run may have left (destination rows where {})",
+                    condition.as_deref().unwrap_or("true")
+                );
+                sink.delete(condition.as_deref()).await
+            }
+            None => sink.record(app, STARTED).await,
+        }
+    }
+
+    fn begin(&mut self, app: &str, version: i64) -> Result<()> {
+        if let Sink::Delta {
+            table,
+            location,
+            writer,
+            ..
+        } = self
+        {
+            let properties = CommitProperties::default()
+                .with_application_transaction(Transaction::new(app, version));
+            *writer = Some(Box::new(
+                RecordBatchWriter::for_table(table)
+                    .map_err(delta_error(location))?
+                    .with_commit_properties(properties),
+            ));
+        }
+        Ok(())
+    }
+
+    /// Writes a batch; returns the bytes it took.
+    async fn write(&mut self, batch: &RecordBatch) -> Result<u64> {
+        match self {
+            Sink::Delta {
+                location,
+                schema,
+                writer,
+                ..
+            } => {
+                let chunk = to_delta_batch(batch, schema)?;
+                let bytes = chunk
+                    .columns()
+                    .iter()
+                    .map(|c| c.to_data().get_slice_memory_size().unwrap_or(0) as u64)
+                    .sum::<u64>();
+                let writer = writer
+                    .as_mut()
+                    .ok_or_else(|| Error::internal("Delta write outside a window"))?;
+                writer.write(chunk).await.map_err(delta_error(location))?;
+                Ok(bytes)
+            }
+            Sink::ClickHouse(sink) => sink.insert(batch).await,
+        }
+    }
+
+    /// Makes the window durable; describes the commit.
+    async fn commit(&mut self, app: &str, version: i64) -> Result<String> {
+        match self {
+            Sink::Delta {
+                table,
+                location,
+                writer,
+                ..
+            } => {
+                let mut writer = writer
+                    .take()
+                    .ok_or_else(|| Error::internal("Delta commit outside a window"))?;
+                let committed = writer
+                    .flush_and_commit(table)
+                    .await
+                    .map_err(delta_error(location))?;
+                Ok(format!("Delta version {committed}"))
+            }
+            Sink::ClickHouse(sink) => {
+                sink.record(app, version).await?;
+                Ok("progress recorded".into())
+            }
+        }
     }
 }
 

@@ -9,6 +9,7 @@
 //! `--where` means the same on every backend), and reading time values as
 //! microseconds since the epoch.
 
+pub mod clickhouse_sink;
 pub mod copy;
 pub mod verify;
 
@@ -282,6 +283,25 @@ impl Selection {
             conditions.push(format!("({filter})"));
         }
         (!conditions.is_empty()).then(|| conditions.join(" AND "))
+    }
+
+    /// The condition alone, emitted for `target` (None: every row).
+    pub fn where_clause(
+        &self,
+        range: Range,
+        dates: bool,
+        target: Target,
+    ) -> Result<Option<String>> {
+        if self.condition(range, dates).is_none() {
+            return Ok(None);
+        }
+        let sql = self.sql("1", range, dates, target)?;
+        // The emitter prints `SELECT 1 FROM <table> WHERE <condition>`: the table is a
+        // plain name, so the first WHERE is ours.
+        let at = sql
+            .find(" WHERE ")
+            .ok_or_else(|| Error::internal(format!("no WHERE in {sql}")))?;
+        Ok(Some(sql[at + 7..].to_owned()))
     }
 
     /// `SELECT <projection> FROM table WHERE …`, emitted for `target`.

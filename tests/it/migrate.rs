@@ -92,9 +92,51 @@ fn commits(path: &Path) -> usize {
         .unwrap_or(0)
 }
 
+/// Where a copy writes, to watch it.
+enum Destination<'a> {
+    Delta(&'a Path),
+    /// URL and database of a ClickHouse holding `events`.
+    ClickHouse(&'a str, &'a str),
+}
+
+impl Destination<'_> {
+    /// Windows recorded as copied.
+    async fn windows(&self) -> usize {
+        match self {
+            // Version 0 creates the table.
+            Destination::Delta(path) => commits(path).saturating_sub(1),
+            // One row says the copy started.
+            Destination::ClickHouse(url, database) => {
+                let table = format!("{database}.switchyard_copy_progress");
+                if text(url, &format!("EXISTS TABLE {table}")).await.trim() != "1" {
+                    return 0;
+                }
+                text(url, &format!("SELECT count() - 1 FROM {table}"))
+                    .await
+                    .trim()
+                    .parse()
+                    .unwrap_or(0)
+            }
+        }
+    }
+
+    async fn rows(&self) -> i64 {
+        match self {
+            Destination::Delta(path) => delta_count(path).await,
+            Destination::ClickHouse(url, database) => {
+                text(url, &format!("SELECT count() FROM {database}.events"))
+                    .await
+                    .trim()
+                    .parse()
+                    .unwrap()
+            }
+        }
+    }
+}
+
 /// Starts a throttled copy, SIGKILLs it once it has committed a few windows, checks the
 /// destination then held some but not all rows, and runs the copy again to the end.
-async fn copy_killed_and_resumed(copy: &[&str], destination: &Path, total: i64) {
+async fn copy_killed_and_resumed(copy: &[&str], destination: Destination<'_>, total: i64) {
     let mut args = copy.to_vec();
     args.extend([
         "--window",
@@ -104,7 +146,9 @@ async fn copy_killed_and_resumed(copy: &[&str], destination: &Path, total: i64) 
         "--max-rows-per-second",
         "300",
     ]);
-    let log = destination.with_extension("killed.log");
+    let log = PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
+        .join("it-migrate")
+        .join(format!("killed-{}.log", std::process::id()));
     let mut child = Command::new(env!("CARGO_BIN_EXE_switchyard"))
         .args(&args)
         .stdout(Stdio::from(std::fs::File::create(&log).unwrap()))
@@ -112,8 +156,7 @@ async fn copy_killed_and_resumed(copy: &[&str], destination: &Path, total: i64) 
         .spawn()
         .expect("start copy");
     let deadline = Instant::now() + Duration::from_secs(120);
-    // The table's creation, then three windows.
-    while commits(destination) < 4 {
+    while destination.windows().await < 3 {
         if let Some(status) = child.try_wait().unwrap() {
             panic!(
                 "copy ended ({status}) before it could be killed: {}",
@@ -121,14 +164,14 @@ async fn copy_killed_and_resumed(copy: &[&str], destination: &Path, total: i64) 
             );
         }
         assert!(Instant::now() < deadline, "copy committed nothing in 120s");
-        std::thread::sleep(Duration::from_millis(10));
+        tokio::time::sleep(Duration::from_millis(10)).await;
     }
     child.kill().expect("SIGKILL");
     child.wait().unwrap();
-    let partial = delta_count(destination).await;
+    let partial = destination.rows().await;
     eprintln!(
-        "killed after {} commits holding {partial} of {total} rows",
-        commits(destination) - 1
+        "killed after {} windows, holding {partial} of {total} rows",
+        destination.windows().await
     );
     assert!(
         partial > 0 && partial < total,
@@ -270,7 +313,7 @@ async fn delta_to_delta_copy_survives_a_kill() {
         "--location",
         &location,
     ];
-    copy_killed_and_resumed(&copy, &destination, ROWS).await;
+    copy_killed_and_resumed(&copy, Destination::Delta(&destination), ROWS).await;
     // Exactly the source's rows: none lost, none twice, every value intact.
     let stats =
         "SELECT count(*), count(DISTINCT id), sum(id), sum(round(value * 7)), count(note) FROM t";
@@ -415,7 +458,7 @@ async fn clickhouse_copy_survives_a_kill_and_verifies() {
     let copy = [
         "copy", "--config", &config, "--table", "events", "--from", "ch", "--to", "lake",
     ];
-    copy_killed_and_resumed(&copy, &destination, ROWS).await;
+    copy_killed_and_resumed(&copy, Destination::Delta(&destination), ROWS).await;
 
     let verify = [
         "verify",
@@ -539,12 +582,6 @@ async fn clickhouse_copy_of_a_subset() {
     let same_subset = switchyard(&verify);
     assert_eq!(same_subset.status.code(), Some(0));
 
-    // Copying into ClickHouse is refused, naming why.
-    let refused = switchyard(&[
-        "copy", "--config", &config, "--table", "events", "--from", "lake", "--to", "ch",
-    ]);
-    assert_eq!(refused.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&refused.stderr).contains("only Delta destinations"));
     run(&url, &format!("DROP DATABASE {database}")).await;
 }
 
@@ -582,4 +619,62 @@ async fn clickhouse_types_survive_the_copy() {
         delta_count(&dir.join("data").join("llm_requests")).await,
         crate::clickhouse::DEMO_ROWS as i64
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn delta_to_clickhouse_copy_survives_a_kill() {
+    let Some(url) = clickhouse_url() else {
+        eprintln!("SKIPPED: SWITCHYARD_TEST_CLICKHOUSE_URL is not set (scripts/test.sh starts ClickHouse)");
+        return;
+    };
+    let dir = scratch("delta-to-clickhouse");
+    write_delta_source(&dir.join("data").join("events")).await;
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .subsec_nanos();
+    let database = format!("sy_migrate_into_{}_{nanos}", std::process::id());
+    run(&url, &format!("CREATE DATABASE {database}")).await;
+    run(
+        &url,
+        &format!(
+            "CREATE TABLE {database}.events (ts DateTime64(6, 'UTC'), id Int64, kind LowCardinality(String), \
+             value Float64, note Nullable(String)) ENGINE = MergeTree ORDER BY ts"
+        ),
+    )
+    .await;
+    let config = config_file(&dir, &clickhouse_backend(&url, &database));
+    let copy = [
+        "copy", "--config", &config, "--table", "events", "--from", "local", "--to", "ch",
+    ];
+    copy_killed_and_resumed(&copy, Destination::ClickHouse(&url, &database), ROWS).await;
+
+    let verify = switchyard(&[
+        "verify",
+        "--config",
+        &config,
+        "--table",
+        "events",
+        "--between",
+        "local",
+        "ch",
+    ]);
+    assert_eq!(verify.status.code(), Some(0));
+    assert!(stdout(&verify).contains(&format!("equal: {ROWS} rows in 2 partitions")));
+    // Independently: ClickHouse's own answer against the Delta source's.
+    let clickhouse = text(
+        &url,
+        &format!("SELECT count(), uniqExact(id), sum(id), count(note) FROM {database}.events"),
+    )
+    .await;
+    let delta = delta_query(
+        &dir.join("data").join("events"),
+        "SELECT count(*), count(DISTINCT id), sum(id), count(note) FROM t",
+    )
+    .await;
+    assert_eq!(
+        clickhouse.trim_end().split('\t').collect::<Vec<_>>(),
+        delta[0]
+    );
+    run(&url, &format!("DROP DATABASE {database}")).await;
 }
