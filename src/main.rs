@@ -28,8 +28,9 @@ enum Command {
     /// Print the SQL switchyard would send to a backend for one query, or the 0A000 error
     /// naming every construct that backend cannot run.
     Translate(TranslateArgs),
-    /// Copy a table's rows from one backend into a Delta table: streamed, resumable and
-    /// exactly once (progress is recorded in the Delta log; run it again after a kill).
+    /// Copy a table's rows from one backend into a Delta table (or an existing ClickHouse
+    /// table): streamed, resumable and exactly once (progress is recorded at the
+    /// destination; run it again after a kill).
     Copy(CopyArgs),
     /// Compare a table on two backends: row counts and checksums per day of its time
     /// column, computed by switchyard. Exits 1 when anything differs.
@@ -71,7 +72,8 @@ struct CopyArgs {
     /// Source backend (a name under [backends]).
     #[arg(long)]
     from: String,
-    /// Destination backend: a Delta backend.
+    /// Destination backend: a Delta backend (the table is created if needed) or a
+    /// ClickHouse backend (the table must exist, with the source's columns).
     #[arg(long)]
     to: String,
     /// Most rows per write to the destination.

@@ -1,5 +1,5 @@
-//! `switchyard copy`: streams a table's rows from one backend into a Delta table,
-//! resumably and exactly once.
+//! `switchyard copy`: streams a table's rows from one backend into a Delta table (or an
+//! existing ClickHouse table, see `clickhouse_sink`), resumably and exactly once.
 //!
 //! The source range is cut by its time column into windows aligned to absolute UTC
 //! boundaries (minute, hour or day), copied in increasing order. Each window is ONE Delta
@@ -12,7 +12,7 @@
 //! them). Without `--until` the upper bound is pinned when the run starts; a later run
 //! continues from there. Assumption (stated in the output): the source is append-only
 //! — rows inside an already-copied window do not change. A table without a time column
-//! is copied as one atomic commit (version 0 = complete). One copy per table at a time.
+//! is copied as one window (version 0 = complete). One copy per table at a time.
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -396,11 +396,11 @@ pub async fn run(mut config: Config, request: CopyRequest) -> Result<CopySummary
     );
     let Some(column) = time else {
         println!(
-            "{} has no timestamp or date column: copying it as one atomic commit",
+            "{} has no timestamp or date column: copying it as one window (one commit)",
             request.table
         );
         if committed.is_some() {
-            println!("already copied (the Delta log records it); nothing to do");
+            println!("already copied (recorded at the destination); nothing to do");
             return Ok(CopySummary {
                 already_done: true,
                 ..Default::default()

@@ -2,9 +2,10 @@
 //! SIGKILLed mid-way and run again ends with exactly the source's rows (checked by
 //! `verify` and independently through DataFusion), `verify` names a partition where
 //! a row was deleted or changed, `--where`/`--since` copy subsets, and a table without a
-//! time column copies in one commit. Delta → Delta always runs; ClickHouse → Delta runs
-//! against the real ClickHouse (`SWITCHYARD_TEST_CLICKHOUSE_URL`) in a database of its
-//! own, and over the harness's `ch_types` table (every type family dashboards meet).
+//! time column copies in one commit. Delta → Delta always runs; ClickHouse → Delta and
+//! Delta → ClickHouse run against the real ClickHouse (`SWITCHYARD_TEST_CLICKHOUSE_URL`)
+//! in databases of their own, and over the harness's `ch_types` table (every type family
+//! dashboards meet) and demo `llm_requests`.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
@@ -374,7 +375,7 @@ async fn a_table_without_time_column_copies_in_one_commit() {
     ];
     let first = switchyard(&copy);
     assert!(first.status.success());
-    assert!(stdout(&first).contains("as one atomic commit"));
+    assert!(stdout(&first).contains("as one window (one commit)"));
     assert_eq!(commits(&destination), 2, "creation and one data commit");
     let second = switchyard(&copy);
     assert!(
