@@ -347,9 +347,13 @@ pub async fn run(mut config: Config, request: CopyRequest) -> Result<CopySummary
                 .clone()
                 .ok_or_else(|| Error::internal("Delta destination without a location"))?;
             if source.location.as_deref() == Some(location.as_str()) {
+                let how = if request.from == request.to {
+                    "copy to another Delta backend (define one under [backends]) with its own --location"
+                } else {
+                    "give the destination another with --location BACKEND=PATH"
+                };
                 return Err(Error::Config(format!(
-                    "source and destination are the same Delta table ({location}); give the destination another with --location {}=PATH",
-                    request.to
+                    "source and destination are the same Delta table ({location}); {how}"
                 )));
             }
             let schema = delta_schema(&source_schema)?;
@@ -613,7 +617,7 @@ impl Copier {
         let bar = ProgressBar::with_draw_target(Some(total), ProgressDrawTarget::stderr());
         bar.set_style(
             ProgressStyle::with_template(
-                "{spinner} [{elapsed_precise}] {wide_bar} {human_pos}/{human_len} rows  {msg}  {per_sec}  ETA {eta}",
+                "{spinner} [{elapsed_precise}] {wide_bar} {human_pos}/{human_len} rows  {msg}  {per_sec:0}  ETA {eta}",
             )
             .expect("progress template"),
         );
