@@ -78,10 +78,7 @@ impl ClickHouseSink {
             .with_setting("date_time_input_format", "best_effort")
             .execute()
             .await
-            .map_err(|e| Error::Backend {
-                backend: "clickhouse".into(),
-                message: e.to_string(),
-            })
+            .map_err(|e| super::backend_error("clickhouse", e))
     }
 
     /// The recorded progress of copy `app`: None when it never started.
@@ -338,15 +335,14 @@ mod tests {
             DataType::List(Arc::new(Field::new("item", DataType::Int32, true))),
             true,
         )]);
-        let config = ClickHouseConfig {
-            url: "http://127.0.0.1:1".into(),
-            user: "default".into(),
-            password: None,
-            database: None,
-            compression: Default::default(),
-            timeout_secs: 1,
-            schema_ttl_secs: 1,
+        let config = crate::config::Config::from_toml(
+            "[backends.ch]\nkind = \"clickhouse\"\nurl = \"http://127.0.0.1:1\"\n",
+        )
+        .unwrap();
+        let Some(crate::config::BackendConfig::Clickhouse(config)) = config.backends.get("ch")
+        else {
+            panic!("not a ClickHouse backend");
         };
-        assert!(ClickHouseSink::new(&config, "t", &Arc::new(lists)).is_err());
+        assert!(ClickHouseSink::new(config, "t", &Arc::new(lists)).is_err());
     }
 }

@@ -252,10 +252,7 @@ pub fn to_delta_batch(batch: &RecordBatch, schema: &SchemaRef) -> Result<RecordB
 }
 
 fn delta_error(location: &str) -> impl Fn(deltalake::DeltaTableError) -> Error + '_ {
-    move |e| Error::Backend {
-        backend: "delta".into(),
-        message: format!("{location}: {e}"),
-    }
+    move |e| super::backend_error("delta", format!("{location}: {e}"))
 }
 
 /// Opens the destination, creating it with `schema` when it does not exist; an
