@@ -46,7 +46,8 @@ struct TableArgs {
     /// The table.
     #[arg(long)]
     table: String,
-    /// Only rows at or after this time (2025-05-25T00:00:00Z, 2025-05-25 12:00:00 UTC, 2025-05-25).
+    /// Only rows at or after this time: 2025-05-25T00:00:00Z, "2025-05-25 12:00:00" (UTC)
+    /// or 2025-05-25.
     #[arg(long)]
     since: Option<String>,
     /// Only rows before this time [copy default: pinned when the run starts].
@@ -80,7 +81,7 @@ struct CopyArgs {
     #[arg(long, default_value_t = 65_536)]
     batch_rows: usize,
     /// Width of the windows each committed atomically: minute, hour or day [default:
-    /// the finest giving at most 1000 windows].
+    /// the finest giving at most 1000 windows of 100k rows or more on average, else day].
     #[arg(long)]
     window: Option<String>,
     /// Copy at most this many rows per second (spares a busy source).

@@ -75,8 +75,10 @@ pub enum Granularity {
     Day,
 }
 
-/// At most this many windows when the width is chosen from the range.
+/// When the width is chosen from the range: at most this many windows…
 const MAX_WINDOWS: i64 = 1000;
+/// …holding at least this many rows on average (amortising each commit's cost).
+const MIN_WINDOW_ROWS: u64 = 100_000;
 
 impl Granularity {
     pub fn parse(text: &str) -> Option<Granularity> {
@@ -96,15 +98,19 @@ impl Granularity {
         }
     }
 
-    /// The finest width giving at most MAX_WINDOWS windows over `[start, end)`
-    /// (days at the coarsest; dates are always cut by days).
-    pub fn for_range(start: i64, end: i64, dates: bool) -> Granularity {
+    /// The finest width giving at most MAX_WINDOWS windows over `[start, end)` of
+    /// MIN_WINDOW_ROWS rows each on average, for `rows` rows (days at the coarsest;
+    /// dates are always cut by days).
+    pub fn for_range(start: i64, end: i64, rows: u64, dates: bool) -> Granularity {
         if dates {
             return Granularity::Day;
         }
         [Granularity::Minute, Granularity::Hour]
             .into_iter()
-            .find(|g| plan_windows(start, end, *g).len() as i64 <= MAX_WINDOWS)
+            .find(|g| {
+                let windows = window_count(start, end, *g);
+                windows <= MAX_WINDOWS && rows / windows.max(1) as u64 >= MIN_WINDOW_ROWS
+            })
             .unwrap_or(Granularity::Day)
     }
 }
@@ -120,6 +126,15 @@ pub fn plan_windows(start: i64, end: i64, granularity: Granularity) -> Vec<(i64,
         at = windows[windows.len() - 1].1;
     }
     windows
+}
+
+/// How many windows `plan_windows` cuts `[start, end)` into, without cutting.
+pub fn window_count(start: i64, end: i64, granularity: Granularity) -> i64 {
+    if end <= start {
+        return 0;
+    }
+    let width = granularity.micros();
+    (end - 1).div_euclid(width) - start.div_euclid(width) + 1
 }
 
 /// The window starting at `at`: up to the next boundary, or `end`.
@@ -504,7 +519,7 @@ pub async fn run(mut config: Config, request: CopyRequest) -> Result<CopySummary
     let granularity = match request.window {
         _ if dates => Granularity::Day,
         Some(granularity) => granularity,
-        None => Granularity::for_range(start, last + 1, dates),
+        None => Granularity::for_range(start, last + 1, total, dates),
     };
     // Windows end after the newest row rather than at the pinned bound: no queries for
     // empty windows; a later run resumes from the last window's end.
@@ -514,7 +529,7 @@ pub async fn run(mut config: Config, request: CopyRequest) -> Result<CopySummary
         "{total} rows from {} to {} UTC, in {granularity:?} windows (at most {})",
         format_instant(start),
         format_instant(stop),
-        plan_windows(start, stop, granularity).len()
+        window_count(start, stop, granularity)
     );
     sink.prepare(
         &app,
@@ -905,19 +920,47 @@ mod tests {
 
     #[test]
     fn the_window_width_follows_the_range() {
+        let day = MICROS_PER_DAY;
+        // Few rows: one window a day.
         assert_eq!(
-            Granularity::for_range(0, 10 * HOUR, false),
-            Granularity::Minute
+            Granularity::for_range(0, 7 * day, 20_000, false),
+            Granularity::Day
         );
+        // Many: the finest width with ≥ 100k rows a window and ≤ 1000 windows.
         assert_eq!(
-            Granularity::for_range(0, 30 * HOUR, false),
+            Granularity::for_range(0, 30 * day, 100_000_000, false),
             Granularity::Hour
         );
         assert_eq!(
-            Granularity::for_range(0, 400 * MICROS_PER_DAY, false),
+            Granularity::for_range(0, 10 * HOUR, 100_000_000, false),
+            Granularity::Minute
+        );
+        assert_eq!(
+            Granularity::for_range(0, 3000 * day, u64::MAX, false),
             Granularity::Day
         );
-        assert_eq!(Granularity::for_range(0, HOUR, true), Granularity::Day);
+        assert_eq!(
+            Granularity::for_range(0, HOUR, 1 << 40, true),
+            Granularity::Day
+        );
+    }
+
+    #[test]
+    fn window_counts_match_the_plan() {
+        for (start, end) in [
+            (0, 1),
+            (-7, 5 * HOUR),
+            (HOUR, 3 * HOUR),
+            (HOUR + 1, 3 * HOUR - 1),
+            (5, 5),
+        ] {
+            for g in [Granularity::Minute, Granularity::Hour, Granularity::Day] {
+                assert_eq!(
+                    window_count(start, end, g),
+                    plan_windows(start, end, g).len() as i64
+                );
+            }
+        }
     }
 
     #[test]
