@@ -378,6 +378,17 @@ pub async fn run(mut config: Config, request: CopyRequest) -> Result<CopySummary
             }
         }
         Some(clickhouse) => {
+            if let Some(BackendConfig::Clickhouse(from)) = config.backends.get(&request.from) {
+                let place = |c: &crate::config::ClickHouseConfig| {
+                    (c.url.trim_end_matches('/').to_owned(), c.database.clone())
+                };
+                if place(from) == place(&clickhouse) {
+                    return Err(Error::Config(format!(
+                        "{} and {} are the same ClickHouse database: the copy would write into its own source",
+                        request.from, request.to
+                    )));
+                }
+            }
             let columns = |schema: &SchemaRef| -> Vec<String> {
                 schema.fields().iter().map(|f| f.name().clone()).collect()
             };

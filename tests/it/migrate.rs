@@ -582,6 +582,12 @@ async fn clickhouse_copy_of_a_subset() {
     verify.extend(subset);
     let same_subset = switchyard(&verify);
     assert_eq!(same_subset.status.code(), Some(0));
+    // Into its own source: refused before anything is written.
+    let own = switchyard(&[
+        "copy", "--config", &config, "--table", "events", "--from", "ch", "--to", "ch",
+    ]);
+    assert_eq!(own.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&own.stderr).contains("into its own source"));
 
     run(&url, &format!("DROP DATABASE {database}")).await;
 }
