@@ -5,7 +5,8 @@
 //! time column copies in one commit. Delta → Delta always runs; ClickHouse → Delta and
 //! Delta → ClickHouse run against the real ClickHouse (`SWITCHYARD_TEST_CLICKHOUSE_URL`)
 //! in databases of their own, and over the harness's `ch_types` table (every type family
-//! dashboards meet) and demo `llm_requests`.
+//! dashboards meet) and demo `llm_requests`; a StarRocks-protocol source runs against
+//! MariaDB (`SWITCHYARD_TEST_MARIADB_URL`).
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
@@ -684,4 +685,80 @@ async fn delta_to_clickhouse_copy_survives_a_kill() {
         delta[0]
     );
     run(&url, &format!("DROP DATABASE {database}")).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn starrocks_protocol_copy_and_verify() {
+    use mysql_async::prelude::Queryable;
+    let Some(url) = std::env::var("SWITCHYARD_TEST_MARIADB_URL")
+        .ok()
+        .filter(|u| !u.is_empty())
+    else {
+        eprintln!(
+            "SKIPPED: SWITCHYARD_TEST_MARIADB_URL is not set (scripts/test.sh starts MariaDB)"
+        );
+        return;
+    };
+    let table = format!("sy_migrate_{}", std::process::id());
+    let mut conn = mysql_async::Conn::from_url(url.as_str()).await.unwrap();
+    conn.query_drop(format!(
+        "DROP TABLE IF EXISTS {table};
+         CREATE TABLE {table} (ts DATETIME(6) NOT NULL, id BIGINT UNSIGNED NOT NULL,
+           kind VARCHAR(8) NOT NULL, amount DECIMAL(18, 4), day DATE);
+         INSERT INTO {table} SELECT TIMESTAMP '2025-01-01 00:00:00' + INTERVAL seq MINUTE, seq,
+           ELT(seq % 3 + 1, 'a', 'b', 'c'), IF(seq % 5 = 0, NULL, seq / 8), DATE('2025-01-01')
+           FROM seq_0_to_{}",
+        ROWS - 1
+    ))
+    .await
+    .unwrap();
+    let dir = scratch("starrocks");
+    let config = config_file(
+        &dir,
+        &format!("[backends.sr]\nkind = \"starrocks\"\nurl = \"{url}\"\n"),
+    );
+    let copied = switchyard(&[
+        "copy",
+        "--config",
+        &config,
+        "--table",
+        &table,
+        "--from",
+        "sr",
+        "--to",
+        "lake",
+        "--time-column",
+        "ts",
+    ]);
+    assert!(copied.status.success());
+    let verify = switchyard(&[
+        "verify",
+        "--config",
+        &config,
+        "--table",
+        &table,
+        "--between",
+        "sr",
+        "lake",
+        "--time-column",
+        "ts",
+    ]);
+    assert_eq!(verify.status.code(), Some(0));
+    assert!(stdout(&verify).contains(&format!("equal: {ROWS} rows in 2 partitions")));
+    assert_eq!(
+        delta_query(
+            &dir.join("data").join(&table),
+            "SELECT count(*), count(DISTINCT id), count(amount) FROM t"
+        )
+        .await,
+        [[
+            ROWS.to_string(),
+            ROWS.to_string(),
+            (ROWS - ROWS / 5).to_string()
+        ]]
+    );
+    conn.query_drop(format!("DROP TABLE {table}"))
+        .await
+        .unwrap();
+    conn.disconnect().await.unwrap();
 }
