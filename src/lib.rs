@@ -14,6 +14,7 @@ pub mod engine;
 pub mod error;
 pub mod frontend;
 pub mod ir;
+pub mod migrate;
 pub mod route;
 pub mod server;
 pub mod sql;

@@ -1,4 +1,5 @@
-//! The `switchyard` binary: CLI, logging, configuration, then `server::run`.
+//! The `switchyard` binary: CLI, logging, configuration, then `server::run` (or a
+//! one-shot command: `translate`, `copy`, `verify`).
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -27,6 +28,74 @@ enum Command {
     /// Print the SQL switchyard would send to a backend for one query, or the 0A000 error
     /// naming every construct that backend cannot run.
     Translate(TranslateArgs),
+    /// Copy a table's rows from one backend into a Delta table (or an existing ClickHouse
+    /// table): streamed, resumable and exactly once (progress is recorded at the
+    /// destination; run it again after a kill).
+    Copy(CopyArgs),
+    /// Compare a table on two backends: row counts and checksums per day of its time
+    /// column, computed by switchyard. Exits 1 when anything differs.
+    Verify(VerifyArgs),
+}
+
+/// Options shared by `copy` and `verify`.
+#[derive(clap::Args)]
+struct TableArgs {
+    /// TOML configuration file naming the backends.
+    #[arg(long, env = "SWITCHYARD_CONFIG")]
+    config: PathBuf,
+    /// The table.
+    #[arg(long)]
+    table: String,
+    /// Only rows at or after this time: 2025-05-25T00:00:00Z, "2025-05-25 12:00:00" (UTC)
+    /// or 2025-05-25.
+    #[arg(long)]
+    since: Option<String>,
+    /// Only rows before this time [copy default: pinned when the run starts].
+    #[arg(long)]
+    until: Option<String>,
+    /// Only rows matching this condition (ClickHouse or Postgres SQL, translated per backend).
+    #[arg(long = "where")]
+    filter: Option<String>,
+    /// The timestamp/date column that orders the table [default: from the ClickHouse
+    /// sorting key, else the first timestamp/date column].
+    #[arg(long)]
+    time_column: Option<String>,
+    /// The table's Delta location on a Delta backend, as BACKEND=PATH (repeatable)
+    /// [default: [tables.T] location, else <data_dir>/<table>].
+    #[arg(long = "location")]
+    locations: Vec<String>,
+}
+
+#[derive(clap::Args)]
+struct CopyArgs {
+    #[command(flatten)]
+    table: TableArgs,
+    /// Source backend (a name under [backends]).
+    #[arg(long)]
+    from: String,
+    /// Destination backend: a Delta backend (the table is created if needed) or a
+    /// ClickHouse backend (the table must exist, with the source's columns).
+    #[arg(long)]
+    to: String,
+    /// Most rows per write to the destination.
+    #[arg(long, default_value_t = 65_536)]
+    batch_rows: usize,
+    /// Width of the windows each committed atomically: minute, hour or day [default:
+    /// the finest giving at most 1000 windows of 100k rows or more on average, else day].
+    #[arg(long)]
+    window: Option<String>,
+    /// Copy at most this many rows per second (spares a busy source).
+    #[arg(long)]
+    max_rows_per_second: Option<u64>,
+}
+
+#[derive(clap::Args)]
+struct VerifyArgs {
+    #[command(flatten)]
+    table: TableArgs,
+    /// The two backends to compare.
+    #[arg(long, num_args = 2, value_names = ["A", "B"], required = true)]
+    between: Vec<String>,
 }
 
 #[derive(clap::Args)]
@@ -69,6 +138,116 @@ fn translate(args: TranslateArgs) -> std::process::ExitCode {
     }
 }
 
+enum Migration {
+    Copy(CopyArgs),
+    Verify(VerifyArgs),
+}
+
+/// Runs `copy` or `verify`: exit 0 when done/equal, 1 when verify finds a
+/// difference, 2 on an error.
+fn migrate(migration: Migration) -> std::process::ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            EnvFilter::try_from_env("SWITCHYARD_LOG").unwrap_or_else(|_| EnvFilter::new("warn")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let runtime = tokio::runtime::Runtime::new().expect("tokio runtime");
+    let outcome = runtime.block_on(async {
+        match migration {
+            Migration::Copy(args) => {
+                let (config, request) = copy_request(args)?;
+                switchyard::migrate::copy::run(config, request)
+                    .await
+                    .map(|_| true)
+            }
+            Migration::Verify(args) => {
+                let (config, request) = verify_request(args)?;
+                switchyard::migrate::verify::run(config, request).await
+            }
+        }
+    });
+    match outcome {
+        Ok(true) => std::process::ExitCode::SUCCESS,
+        Ok(false) => std::process::ExitCode::from(1),
+        Err(e) => {
+            eprintln!("ERROR {}: {e}", e.sqlstate());
+            std::process::ExitCode::from(2)
+        }
+    }
+}
+
+struct Common {
+    config: Config,
+    since: Option<i64>,
+    until: Option<i64>,
+    locations: std::collections::BTreeMap<String, String>,
+}
+
+fn common(args: &TableArgs) -> switchyard::Result<Common> {
+    use switchyard::migrate;
+    let config = Config::load(&args.config)?;
+    let instant = |text: &Option<String>| text.as_deref().map(migrate::parse_instant).transpose();
+    let locations = migrate::parse_locations(&args.locations)?
+        .into_iter()
+        .map(|(backend, path)| (backend, migrate::copy::absolute(&path)))
+        .collect();
+    Ok(Common {
+        config,
+        since: instant(&args.since)?,
+        until: instant(&args.until)?,
+        locations,
+    })
+}
+
+fn copy_request(
+    args: CopyArgs,
+) -> switchyard::Result<(Config, switchyard::migrate::copy::CopyRequest)> {
+    use switchyard::migrate::copy::{CopyRequest, Granularity};
+    let common = common(&args.table)?;
+    let window = match &args.window {
+        Some(text) => Some(Granularity::parse(text).ok_or_else(|| {
+            switchyard::Error::InvalidParameter(format!(
+                "--window must be minute, hour or day, not {text:?}"
+            ))
+        })?),
+        None => None,
+    };
+    let request = CopyRequest {
+        table: args.table.table,
+        from: args.from,
+        to: args.to,
+        since: common.since,
+        until: common.until,
+        filter: args.table.filter,
+        time_column: args.table.time_column,
+        window,
+        batch_rows: args.batch_rows,
+        max_rows_per_second: args.max_rows_per_second,
+        locations: common.locations,
+    };
+    Ok((common.config, request))
+}
+
+fn verify_request(
+    args: VerifyArgs,
+) -> switchyard::Result<(Config, switchyard::migrate::verify::VerifyRequest)> {
+    let common = common(&args.table)?;
+    let [a, b] = <[String; 2]>::try_from(args.between)
+        .map_err(|_| switchyard::Error::InvalidParameter("--between takes two backends".into()))?;
+    let request = switchyard::migrate::verify::VerifyRequest {
+        table: args.table.table,
+        a,
+        b,
+        since: common.since,
+        until: common.until,
+        filter: args.table.filter,
+        time_column: args.table.time_column,
+        locations: common.locations,
+    };
+    Ok((common.config, request))
+}
+
 #[derive(clap::Args)]
 struct ServeArgs {
     /// TOML configuration file (see deploy/switchyard.example.toml).
@@ -97,6 +276,8 @@ fn main() -> std::process::ExitCode {
     let args = match cli.command {
         Command::Serve(args) => args,
         Command::Translate(args) => return translate(args),
+        Command::Copy(args) => return migrate(Migration::Copy(args)),
+        Command::Verify(args) => return migrate(Migration::Verify(args)),
     };
     tracing_subscriber::fmt()
         .with_env_filter(EnvFilter::try_new(&args.log).unwrap_or_else(|_| EnvFilter::new("info")))

@@ -7,6 +7,7 @@ mod catalog;
 mod clickhouse;
 mod clients;
 mod differential;
+mod migrate;
 mod psql;
 mod raw;
 mod starrocks;
