@@ -35,10 +35,7 @@ pub const MICROS_PER_DAY: i64 = 86_400 * MICROS_PER_SECOND;
 /// A failure reported by a destination engine (the one place this module builds
 /// `Error::Backend`).
 pub(crate) fn backend_error(backend: &str, message: impl std::fmt::Display) -> Error {
-    Error::Backend {
-        backend: backend.to_owned(),
-        message: message.to_string(),
-    }
+    Error::backend(backend, message.to_string())
 }
 
 /// One side of a copy or verify: an opened backend and what it knows about the table.
