@@ -2,6 +2,7 @@
 # Bench: ClickHouse through switchyard vs directly, small (1 row) and large (1M rows)
 # results, in the same run. Run by hand (not in CI):
 #   benches/clickhouse.sh [--debug]        # default: a release build of switchyard
+#   SWITCHYARD_BIN=path/to/switchyard benches/clickhouse.sh   # a binary already built
 # Starts the modern ClickHouse (scripts/services/clickhouse.sh), fills `bench_rows`
 # (1M rows), starts `switchyard serve` routed to it on 127.0.0.1:$PORT, runs
 # benches/clickhouse_bench.py, and stops switchyard again. Needs psql and pgbench.
@@ -22,8 +23,11 @@ curl -sf "$CH/" --data-binary "CREATE TABLE bench_rows ENGINE = MergeTree ORDER 
   SELECT number AS n, toString(number) AS s, toDateTime(number) AS t, number * 0.5 AS f
   FROM numbers(1000000)" >/dev/null
 
-echo "== cargo build ($PROFILE)" >&2
-if [ "$PROFILE" = release ]; then cargo build --release --bin switchyard >&2; else cargo build --bin switchyard >&2; fi
+if [ -z "${SWITCHYARD_BIN:-}" ]; then
+  echo "== cargo build ($PROFILE)" >&2
+  if [ "$PROFILE" = release ]; then cargo build --release --bin switchyard >&2; else cargo build --bin switchyard >&2; fi
+  SWITCHYARD_BIN="$TARGET/$PROFILE/switchyard"
+fi
 
 cat >"$WORK/switchyard.toml" <<TOML
 listen = "127.0.0.1:$PORT"
@@ -35,7 +39,7 @@ url = "$CH"
 [tables.bench_rows]
 backend = "ch"
 TOML
-SWITCHYARD_LOG=warn setsid nohup "$TARGET/$PROFILE/switchyard" serve --config "$WORK/switchyard.toml" \
+SWITCHYARD_LOG=warn setsid nohup "$SWITCHYARD_BIN" serve --config "$WORK/switchyard.toml" \
   >"$WORK/switchyard.log" 2>&1 </dev/null &
 PID=$!
 trap 'kill $PID 2>/dev/null || true' EXIT
