@@ -103,6 +103,8 @@ const HANDLERS: &[(&str, Handler)] = &[
     ("df_to_month", df_to_month),
     ("df_to_quarter", df_to_quarter),
     ("df_to_second", df_to_second),
+    ("df_to_uint32", df_to_uint32),
+    ("df_to_uint64", df_to_uint64),
     ("df_to_unix_timestamp", df_to_unix_timestamp),
     ("df_to_year", df_to_year),
     ("df_to_yyyymm", df_to_yyyymm),
@@ -206,6 +208,8 @@ const HANDLERS: &[(&str, Handler)] = &[
     ("to_float64_or_null", to_float64_or_null),
     ("to_float64_or_zero", to_float64_or_zero),
     ("to_int32", to_int32),
+    ("to_int32_or_null", to_int32_or_null),
+    ("to_int32_or_zero", to_int32_or_zero),
     ("to_int64", to_int64),
     ("to_int64_or_null", to_int64_or_null),
     ("to_int64_or_zero", to_int64_or_zero),
@@ -2448,6 +2452,13 @@ mod against_clickhouse_values {
         ("replaceRegexpOne('abcb', '(b)', '<\\\\1>')", "a<b>cb"),
         ("match('abc', '[a-c]')", "true"),
         ("splitByChar(',', 'a,,b')", "[a, , b]"),
+        // Conversions: failed parses give 0 (OrZero), floats truncate.
+        ("toInt32OrZero('1.5')", "0"),
+        ("toInt32OrZero(' 12')", "0"),
+        ("toInt32OrZero('99999999999')", "0"),
+        ("toInt32OrZero('-5')", "-5"),
+        ("toUInt32(1.9)", "1"),
+        ("toUInt64('12')", "12"),
         // A missing map key reads as the value type's default.
         ("map('env', 'prod')['zone']", ""),
         ("map('env', 'prod')['env']", "prod"),
@@ -2515,4 +2526,37 @@ mod against_clickhouse_values {
         }
         assert!(failures.is_empty(), "\n{}", failures.join("\n"));
     }
+}
+
+// Unsigned and narrower conversions.
+
+/// `toUInt32(x)` / `toUInt64(x)`: DataFusion's unsigned casts truncate floats and parse
+/// strings as ClickHouse does; a negative value fails the cast where ClickHouse wraps it
+/// around (an error, never a different answer).
+fn df_unsigned(e: &mut Emitter, call: &FunctionCall, data_type: ast::DataType) -> ast::Expr {
+    match scalar_args::<1>(e, call) {
+        Some([x]) => ast::Expr::Cast {
+            kind: ast::CastKind::Cast,
+            expr: Box::new(x),
+            data_type,
+            format: None,
+        },
+        None => or_null(None),
+    }
+}
+
+fn df_to_uint32(e: &mut Emitter, call: &FunctionCall) -> ast::Expr {
+    df_unsigned(e, call, ast::DataType::IntUnsigned(None))
+}
+
+fn df_to_uint64(e: &mut Emitter, call: &FunctionCall) -> ast::Expr {
+    df_unsigned(e, call, ast::DataType::BigIntUnsigned(None))
+}
+
+fn to_int32_or_zero(e: &mut Emitter, call: &FunctionCall) -> ast::Expr {
+    or_null(try_cast(e, call, crate::ir::DataType::Int32).map(|x| coalesce(x, zero())))
+}
+
+fn to_int32_or_null(e: &mut Emitter, call: &FunctionCall) -> ast::Expr {
+    or_null(try_cast(e, call, crate::ir::DataType::Int32))
 }
