@@ -860,6 +860,9 @@ fn to_float64(e: &mut Emitter, call: &FunctionCall) -> ast::Expr {
     convert(e, call, crate::ir::DataType::Float64)
 }
 
+/// `to<T>OrNull(s)`: `s` parsed as ClickHouse parses it, else NULL. DataFusion's casts
+/// accept surrounding whitespace that ClickHouse refuses, so only text of the accepted
+/// shape is cast: digits with an optional sign for integers, no whitespace for floats.
 fn try_cast(e: &mut Emitter, call: &FunctionCall, ty: crate::ir::DataType) -> Option<ast::Expr> {
     let [x] = scalar_args(e, call)?;
     let data_type = match e.dialect.data_type(&ty) {
@@ -869,11 +872,27 @@ fn try_cast(e: &mut Emitter, call: &FunctionCall, ty: crate::ir::DataType) -> Op
             return None;
         }
     };
-    Some(ast::Expr::Cast {
+    let shape = match ty {
+        crate::ir::DataType::Float32 | crate::ir::DataType::Float64 => r"^\S+$",
+        _ => "^[+-]?[0-9]+$",
+    };
+    let shape = string(e, shape);
+    let parsed = ast::Expr::Cast {
         kind: ast::CastKind::TryCast,
-        expr: Box::new(x),
+        expr: Box::new(x.clone()),
         data_type,
         format: None,
+    };
+    let well_formed = function("regexp_like", vec![x, shape]);
+    Some(ast::Expr::Case {
+        case_token: sqlparser::ast::helpers::attached_token::AttachedToken::empty(),
+        end_token: sqlparser::ast::helpers::attached_token::AttachedToken::empty(),
+        operand: None,
+        conditions: vec![ast::CaseWhen {
+            condition: well_formed,
+            result: parsed,
+        }],
+        else_result: None,
     })
 }
 
@@ -1467,23 +1486,34 @@ fn add_interval(
     }
 }
 
-/// `dateAdd(unit, n, x)` / `dateSub(unit, n, x)` (also `date_add`, `date_sub`).
+/// `dateAdd(unit, n, x)` / `dateSub(unit, n, x)` (also `date_add`, `date_sub`), the unit a
+/// bare keyword as ClickHouse requires (it rejects a quoted one), or `dateAdd(x, INTERVAL …)`.
 fn date_add_unit(e: &mut Emitter, call: &FunctionCall, subtract: bool) -> ast::Expr {
     let name = call.func.name().to_string();
     let plain = call.params.is_empty() && call.over.is_none() && call.filter.is_none();
-    match (
-        literal_string(call.args.first()).and_then(time_unit),
-        call.args.len(),
-        plain,
-    ) {
-        (Some(unit), 3, true) => add_interval(
-            e,
-            &call.args[2],
-            literal_int(call.args.get(1)),
-            unit,
-            subtract,
-        ),
-        _ => e.reject(format!("{name} other than {name}('unit', n, x)")),
+    let keyword = match call.args.first() {
+        Some(Expr::Column(c)) if c.qualifier.is_empty() => time_unit(&c.name),
+        _ => None,
+    };
+    match (keyword, call.args.as_slice(), plain) {
+        (Some(unit), [_, n, x], true) => add_interval(e, x, literal_int(Some(n)), unit, subtract),
+        (
+            None,
+            [x, Expr::Literal(Literal::Typed {
+                value,
+                ty: crate::ir::DataType::Interval,
+            })],
+            true,
+        ) => match value
+            .split_once(' ')
+            .and_then(|(n, unit)| Some((n.parse::<i64>().ok()?, time_unit(unit)?)))
+        {
+            Some((n, unit)) => add_interval(e, x, Some(n), unit, subtract),
+            None => e.reject(format!("{name} with INTERVAL '{value}'")),
+        },
+        _ => e.reject(format!(
+            "{name} other than {name}(unit, n, x) or {name}(x, INTERVAL …)"
+        )),
     }
 }
 
@@ -2100,7 +2130,7 @@ fn df_position_case_insensitive(e: &mut Emitter, call: &FunctionCall) -> ast::Ex
     let Some([h, n]) = scalar_args::<2>(e, call) else {
         return or_null(None);
     };
-    let mut fold = |e: &mut Emitter, x: ast::Expr| {
+    let fold = |e: &mut Emitter, x: ast::Expr| {
         let from = string(e, "ABCDEFGHIJKLMNOPQRSTUVWXYZ");
         let to = string(e, "abcdefghijklmnopqrstuvwxyz");
         function("translate", vec![x, from, to])
@@ -2427,6 +2457,8 @@ mod against_clickhouse_values {
         ("date_trunc('hour', toDateTime('2024-01-07 10:59:00'))", "2024-01-07T10:00:00"),
         ("addMonths(toDate('2024-01-31'), 1)", "2024-02-29"),
         ("subtractWeeks(toDateTime('2024-01-15 00:00:00'), 2)", "2024-01-01T00:00:00"),
+        ("dateAdd(minute, 90, toDateTime('2024-01-01 00:00:00'))", "2024-01-01T01:30:00"),
+        ("dateSub(HOUR, 2, toDateTime('2024-01-01 00:00:00'))", "2023-12-31T22:00:00"),
         (
             "formatDateTime(toDateTime('2024-01-07 10:00:00'), '%Y-%m-%d %H:%i:%S %e %M %j %u %p %I %F %T')",
             "2024-01-07 10:00:00 7 January 007 7 AM 10 2024-01-07 10:00:00",
@@ -2457,6 +2489,11 @@ mod against_clickhouse_values {
         ("toInt32OrZero(' 12')", "0"),
         ("toInt32OrZero('99999999999')", "0"),
         ("toInt32OrZero('-5')", "-5"),
+        ("toInt32OrZero('+12')", "12"),
+        ("toInt32OrNull('12 ')", "NULL"),
+        ("toFloat64OrZero(' 1.5')", "0"),
+        ("toFloat64OrZero('1e3')", "1000"),
+        ("toInt64OrZero('-9223372036854775808')", "-9223372036854775808"),
         ("toUInt32(1.9)", "1"),
         ("toUInt64('12')", "12"),
         // A missing map key reads as the value type's default.
