@@ -3,10 +3,17 @@
 //!
 //! A handler receives the whole call (parameters, arguments, DISTINCT, FILTER, OVER) and
 //! builds the target's expression, rejecting through the emitter what it cannot express.
+//! Argument types are unknown here: where ClickHouse's meaning depends on them (`round`
+//! of a float vs a decimal), DataFusion tests `arrow_typeof` at run time; elsewhere a form
+//! is chosen that fails to plan rather than answer differently (`m['k']` → `coalesce(…, '')`).
 //! Documented approximations (all listed in `dialects/*.toml` notes):
 //! - ClickHouse columns are assumed non-Nullable where empty input matters: `sum`/`sumIf`
-//!   give 0 and `avg`/`avgIf` NaN on empty input, as ClickHouse does for such columns;
-//! - `any` is "any value of the group": `min` is one.
+//!   give 0 and `avg`/`avgIf` NaN on empty input, as ClickHouse does for such columns, and a
+//!   missing map key reads as '' (a `Map(String, Nullable(String))` would give NULL);
+//! - `any`/`anyLast` are "any value of the group": `min`/`max` are one;
+//! - StarRocks has no NaN: `avg` and the variance family give NULL where ClickHouse gives
+//!   NaN, and `intDiv` by zero gives NULL where ClickHouse fails;
+//! - `quantileExact` of no rows is NULL (ClickHouse: the type's default or NaN).
 
 use sqlparser::ast;
 
@@ -1086,8 +1093,7 @@ fn literal_int(expr: Option<&Expr>) -> Option<i64> {
     }
 }
 
-/// The call without its first `n` arguments checked as literals elsewhere, or with only
-/// its first `n` arguments.
+/// The call with only its first `n` arguments (the rest checked as literals by the caller).
 fn first_args(call: &FunctionCall, n: usize) -> FunctionCall {
     FunctionCall {
         args: call.args[..n.min(call.args.len())].to_vec(),
@@ -2220,7 +2226,7 @@ fn not_ilike_fn(e: &mut Emitter, call: &FunctionCall) -> ast::Expr {
 
 /// Regular expressions in the subset where ClickHouse's re2 and the target's engine agree:
 /// no Perl classes (`\d`, `\w`, `\s`, `\b` are ASCII in re2, Unicode in Rust's regex), no
-/// flags or special groups (`(?…)`), ASCII only; `None` names what is outside it.
+/// flags or special groups (`(?…)`), ASCII only; the error names what is outside it.
 fn portable_regex(pattern: &str) -> Result<(), String> {
     if !pattern.is_ascii() {
         return Err("a non-ASCII regular expression".into());
