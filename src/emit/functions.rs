@@ -2093,12 +2093,11 @@ fn df_concat(e: &mut Emitter, call: &FunctionCall) -> ast::Expr {
         _ => None,
     });
     let first = args.next().expect("at least one argument");
-    let joined = args.fold(first, |acc, x| ast::Expr::BinaryOp {
+    args.fold(first, |acc, x| ast::Expr::BinaryOp {
         left: Box::new(operand(acc)),
         op: ast::BinaryOperator::StringConcat,
         right: Box::new(operand(x)),
-    });
-    joined
+    })
 }
 
 /// StarRocks' `concat` is NULL if any argument is, as ClickHouse's.
@@ -2429,6 +2428,39 @@ fn df_map(e: &mut Emitter, call: &FunctionCall) -> ast::Expr {
     )
 }
 
+// Unsigned and narrower conversions.
+
+/// `toUInt32(x)` / `toUInt64(x)`: DataFusion's unsigned casts truncate floats and parse
+/// strings as ClickHouse does; a negative value fails the cast where ClickHouse wraps it
+/// around (an error, never a different answer).
+fn df_unsigned(e: &mut Emitter, call: &FunctionCall, data_type: ast::DataType) -> ast::Expr {
+    match scalar_args::<1>(e, call) {
+        Some([x]) => ast::Expr::Cast {
+            kind: ast::CastKind::Cast,
+            expr: Box::new(x),
+            data_type,
+            format: None,
+        },
+        None => or_null(None),
+    }
+}
+
+fn df_to_uint32(e: &mut Emitter, call: &FunctionCall) -> ast::Expr {
+    df_unsigned(e, call, ast::DataType::IntUnsigned(None))
+}
+
+fn df_to_uint64(e: &mut Emitter, call: &FunctionCall) -> ast::Expr {
+    df_unsigned(e, call, ast::DataType::BigIntUnsigned(None))
+}
+
+fn to_int32_or_zero(e: &mut Emitter, call: &FunctionCall) -> ast::Expr {
+    or_null(try_cast(e, call, crate::ir::DataType::Int32).map(|x| coalesce(x, zero())))
+}
+
+fn to_int32_or_null(e: &mut Emitter, call: &FunctionCall) -> ast::Expr {
+    or_null(try_cast(e, call, crate::ir::DataType::Int32))
+}
+
 /// The DataFusion translations compute what ClickHouse computes: each expected value was
 /// read from ClickHouse 26.9 (chdb) for the same ClickHouse expression.
 #[cfg(test)]
@@ -2569,37 +2601,4 @@ mod against_clickhouse_values {
         }
         assert!(failures.is_empty(), "\n{}", failures.join("\n"));
     }
-}
-
-// Unsigned and narrower conversions.
-
-/// `toUInt32(x)` / `toUInt64(x)`: DataFusion's unsigned casts truncate floats and parse
-/// strings as ClickHouse does; a negative value fails the cast where ClickHouse wraps it
-/// around (an error, never a different answer).
-fn df_unsigned(e: &mut Emitter, call: &FunctionCall, data_type: ast::DataType) -> ast::Expr {
-    match scalar_args::<1>(e, call) {
-        Some([x]) => ast::Expr::Cast {
-            kind: ast::CastKind::Cast,
-            expr: Box::new(x),
-            data_type,
-            format: None,
-        },
-        None => or_null(None),
-    }
-}
-
-fn df_to_uint32(e: &mut Emitter, call: &FunctionCall) -> ast::Expr {
-    df_unsigned(e, call, ast::DataType::IntUnsigned(None))
-}
-
-fn df_to_uint64(e: &mut Emitter, call: &FunctionCall) -> ast::Expr {
-    df_unsigned(e, call, ast::DataType::BigIntUnsigned(None))
-}
-
-fn to_int32_or_zero(e: &mut Emitter, call: &FunctionCall) -> ast::Expr {
-    or_null(try_cast(e, call, crate::ir::DataType::Int32).map(|x| coalesce(x, zero())))
-}
-
-fn to_int32_or_null(e: &mut Emitter, call: &FunctionCall) -> ast::Expr {
-    or_null(try_cast(e, call, crate::ir::DataType::Int32))
 }
