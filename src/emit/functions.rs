@@ -77,6 +77,7 @@ const HANDLERS: &[(&str, Handler)] = &[
     ("df_greatest", df_greatest),
     ("df_group_array", df_group_array),
     ("df_group_uniq_array", df_group_uniq_array),
+    ("df_group_uniq_array_if", df_group_uniq_array_if),
     ("df_int_div", df_int_div),
     ("df_least", df_least),
     ("df_lower_ascii", df_lower_ascii),
@@ -149,6 +150,8 @@ const HANDLERS: &[(&str, Handler)] = &[
     ("octet_length", octet_length),
     ("quantile_approx", quantile_approx),
     ("quantiles", quantiles),
+    ("quantiles_if", quantiles_if),
+    ("quantile_approx_if", quantile_approx_if),
     ("sr_arg_max", sr_arg_max),
     ("sr_arg_min", sr_arg_min),
     ("sr_avg", sr_avg),
@@ -2053,6 +2056,40 @@ fn quantile_approx(e: &mut Emitter, call: &FunctionCall) -> ast::Expr {
     } else {
         sr_quantile(e, call)
     }
+}
+
+/// The `-If` combinator: `fIf(x, cond)` is `f(x)` over the rows where `cond` holds, i.e.
+/// `f(x) FILTER (WHERE cond)` (the base handler spells the filter for its target).
+fn if_combinator(e: &mut Emitter, call: &FunctionCall, base: Handler) -> ast::Expr {
+    let Some((cond, args)) = call.args.split_last() else {
+        return e.reject(format!("{} without arguments", call.func.name()));
+    };
+    let filter = match &call.filter {
+        Some(f) => Expr::Binary {
+            left: f.clone(),
+            op: crate::ir::BinaryOp::And,
+            right: Box::new(cond.clone()),
+        },
+        None => cond.clone(),
+    };
+    let plain = FunctionCall {
+        args: args.to_vec(),
+        filter: Some(Box::new(filter)),
+        ..call.clone()
+    };
+    base(e, &plain)
+}
+
+fn quantile_approx_if(e: &mut Emitter, call: &FunctionCall) -> ast::Expr {
+    if_combinator(e, call, quantile_approx)
+}
+
+fn df_group_uniq_array_if(e: &mut Emitter, call: &FunctionCall) -> ast::Expr {
+    if_combinator(e, call, df_group_uniq_array)
+}
+
+fn quantiles_if(e: &mut Emitter, call: &FunctionCall) -> ast::Expr {
+    if_combinator(e, call, quantiles)
 }
 
 // Strings.
