@@ -3,10 +3,17 @@
 //!
 //! A handler receives the whole call (parameters, arguments, DISTINCT, FILTER, OVER) and
 //! builds the target's expression, rejecting through the emitter what it cannot express.
+//! Argument types are unknown here: where ClickHouse's meaning depends on them (`round`
+//! of a float vs a decimal), DataFusion tests `arrow_typeof` at run time; elsewhere a form
+//! is chosen that fails to plan rather than answer differently (`m['k']` → `coalesce(…, '')`).
 //! Documented approximations (all listed in `dialects/*.toml` notes):
 //! - ClickHouse columns are assumed non-Nullable where empty input matters: `sum`/`sumIf`
-//!   give 0 and `avg`/`avgIf` NaN on empty input, as ClickHouse does for such columns;
-//! - `any` is "any value of the group": `min` is one.
+//!   give 0 and `avg`/`avgIf` NaN on empty input, as ClickHouse does for such columns, and a
+//!   missing map key reads as '' (a `Map(String, Nullable(String))` would give NULL);
+//! - `any`/`anyLast` are "any value of the group": `min`/`max` are one;
+//! - StarRocks has no NaN: `avg` and the variance family give NULL where ClickHouse gives
+//!   NaN, and `intDiv` by zero gives NULL where ClickHouse fails;
+//! - `quantileExact` of no rows is NULL (ClickHouse: the type's default or NaN).
 
 use sqlparser::ast;
 
@@ -40,29 +47,96 @@ pub(super) fn handled_names(target: Target) -> Vec<&'static str> {
 }
 
 const HANDLERS: &[(&str, Handler)] = &[
+    ("add_days", add_days),
+    ("add_hours", add_hours),
+    ("add_minutes", add_minutes),
+    ("add_months", add_months),
+    ("add_quarters", add_quarters),
+    ("add_seconds", add_seconds),
+    ("add_weeks", add_weeks),
+    ("add_years", add_years),
     ("any", any),
     ("any_if", any_if),
+    ("any_last", any_last),
+    ("any_last_if", any_last_if),
     ("avg", avg),
     ("avg_if", avg_if),
     ("char_length", char_length),
     ("char_length_sr", char_length_sr),
     ("count_if", count_if),
     ("count_if_any", count_if_any),
+    ("date_add", date_add),
+    ("date_sub", date_sub),
+    ("date_trunc_ch", date_trunc_ch),
     ("df_arg_max", df_arg_max),
     ("df_arg_min", df_arg_min),
+    ("df_ceil", df_ceil),
+    ("df_concat", df_concat),
+    ("df_date_diff", df_date_diff),
+    ("df_floor", df_floor),
+    ("df_greatest", df_greatest),
     ("df_group_array", df_group_array),
+    ("df_group_uniq_array", df_group_uniq_array),
+    ("df_group_uniq_array_if", df_group_uniq_array_if),
+    ("df_int_div", df_int_div),
+    ("df_least", df_least),
+    ("df_lower_ascii", df_lower_ascii),
+    ("df_map", df_map),
+    ("df_map_contains", df_map_contains),
+    ("df_match", df_match),
     ("df_median", df_median),
+    ("df_now64", df_now64),
+    (
+        "df_parse_date_time_best_effort",
+        df_parse_date_time_best_effort,
+    ),
+    ("df_position", df_position),
+    ("df_position_case_insensitive", df_position_case_insensitive),
+    ("df_position_utf8", df_position_utf8),
     ("df_quantile", df_quantile),
+    ("df_quantile_exact", df_quantile_exact),
+    ("df_quantile_exact_if", df_quantile_exact_if),
+    ("df_replace_regexp_all", df_replace_regexp_all),
+    ("df_replace_regexp_one", df_replace_regexp_one),
+    ("df_round", df_round),
+    ("df_split_by_char", df_split_by_char),
     ("df_start_of_interval", df_start_of_interval),
+    ("df_to_date_time", df_to_date_time),
+    ("df_to_date_time64", df_to_date_time64),
+    ("df_to_day_of_month", df_to_day_of_month),
+    ("df_to_day_of_week", df_to_day_of_week),
+    ("df_to_day_of_year", df_to_day_of_year),
+    ("df_to_hour", df_to_hour),
+    ("df_to_minute", df_to_minute),
+    ("df_to_month", df_to_month),
+    ("df_to_quarter", df_to_quarter),
+    ("df_to_second", df_to_second),
+    ("df_to_uint32", df_to_uint32),
+    ("df_to_uint64", df_to_uint64),
+    ("df_to_unix_timestamp", df_to_unix_timestamp),
+    ("df_to_year", df_to_year),
+    ("df_to_yyyymm", df_to_yyyymm),
+    ("df_to_yyyymmdd", df_to_yyyymmdd),
+    ("df_trim_both", df_trim_both),
+    ("trim_left", trim_left),
+    ("trim_right", trim_right),
     ("df_uniq", df_uniq),
+    ("df_uniq_if", df_uniq_if),
+    ("df_upper_ascii", df_upper_ascii),
+    ("df_yesterday", df_yesterday),
     ("divide", divide),
     ("empty", empty),
     ("empty_sr", empty_sr),
+    ("format_date_time", format_date_time),
     ("if_", if_),
     ("if_null", if_null),
+    ("ilike_fn", ilike_fn),
     ("is_not_null", is_not_null),
     ("is_null", is_null),
+    ("like_fn", like_fn),
     ("lower", lower),
+    ("map_keys", map_keys),
+    ("map_values", map_values),
     ("max", max),
     ("max_if", max_if),
     ("min", min),
@@ -70,19 +144,53 @@ const HANDLERS: &[(&str, Handler)] = &[
     ("multi_if", multi_if),
     ("not_empty", not_empty),
     ("not_empty_sr", not_empty_sr),
+    ("not_ilike_fn", not_ilike_fn),
+    ("not_like_fn", not_like_fn),
     ("now", now),
     ("octet_length", octet_length),
+    ("quantile_approx", quantile_approx),
+    ("quantiles", quantiles),
+    ("quantiles_if", quantiles_if),
+    ("quantile_approx_if", quantile_approx_if),
     ("sr_arg_max", sr_arg_max),
     ("sr_arg_min", sr_arg_min),
     ("sr_avg", sr_avg),
     ("sr_avg_if", sr_avg_if),
+    ("sr_concat", sr_concat),
+    ("sr_date_diff", sr_date_diff),
+    ("sr_greatest", sr_greatest),
+    ("sr_int_div", sr_int_div),
+    ("sr_least", sr_least),
     ("sr_length", sr_length),
+    ("sr_map_contains", sr_map_contains),
+    ("sr_match", sr_match),
+    (
+        "sr_parse_date_time_best_effort",
+        sr_parse_date_time_best_effort,
+    ),
     ("sr_quantile", sr_quantile),
+    ("sr_replace_regexp_all", sr_replace_regexp_all),
     ("sr_start_of_fifteen_minutes", sr_start_of_fifteen_minutes),
     ("sr_start_of_five_minutes", sr_start_of_five_minutes),
     ("sr_start_of_interval", sr_start_of_interval),
+    ("sr_to_date_time", sr_to_date_time),
+    ("sr_to_day_of_month", sr_to_day_of_month),
+    ("sr_to_day_of_week", sr_to_day_of_week),
+    ("sr_to_day_of_year", sr_to_day_of_year),
+    ("sr_to_hour", sr_to_hour),
+    ("sr_to_minute", sr_to_minute),
+    ("sr_to_month", sr_to_month),
+    ("sr_to_quarter", sr_to_quarter),
+    ("sr_to_second", sr_to_second),
+    ("sr_to_unix_timestamp", sr_to_unix_timestamp),
+    ("sr_to_year", sr_to_year),
+    ("sr_to_yyyymm", sr_to_yyyymm),
+    ("sr_to_yyyymmdd", sr_to_yyyymmdd),
     ("sr_today", sr_today),
+    ("sr_trim_both", sr_trim_both),
     ("sr_uniq", sr_uniq),
+    ("sr_uniq_if", sr_uniq_if),
+    ("sr_yesterday", sr_yesterday),
     ("start_of_day", start_of_day),
     ("start_of_fifteen_minutes", start_of_fifteen_minutes),
     ("start_of_five_minutes", start_of_five_minutes),
@@ -91,6 +199,18 @@ const HANDLERS: &[(&str, Handler)] = &[
     ("start_of_month", start_of_month),
     ("start_of_year", start_of_year),
     ("starts_with", starts_with),
+    ("stddev_pop", stddev_pop),
+    ("stddev_pop_if", stddev_pop_if),
+    ("stddev_samp", stddev_samp),
+    ("stddev_samp_if", stddev_samp_if),
+    ("subtract_days", subtract_days),
+    ("subtract_hours", subtract_hours),
+    ("subtract_minutes", subtract_minutes),
+    ("subtract_months", subtract_months),
+    ("subtract_quarters", subtract_quarters),
+    ("subtract_seconds", subtract_seconds),
+    ("subtract_weeks", subtract_weeks),
+    ("subtract_years", subtract_years),
     ("sum", sum),
     ("sum_if", sum_if),
     ("to_date", to_date),
@@ -98,6 +218,8 @@ const HANDLERS: &[(&str, Handler)] = &[
     ("to_float64_or_null", to_float64_or_null),
     ("to_float64_or_zero", to_float64_or_zero),
     ("to_int32", to_int32),
+    ("to_int32_or_null", to_int32_or_null),
+    ("to_int32_or_zero", to_int32_or_zero),
     ("to_int64", to_int64),
     ("to_int64_or_null", to_int64_or_null),
     ("to_int64_or_zero", to_int64_or_zero),
@@ -105,6 +227,10 @@ const HANDLERS: &[(&str, Handler)] = &[
     ("uniq_exact", uniq_exact),
     ("uniq_exact_if", uniq_exact_if),
     ("upper", upper),
+    ("var_pop", var_pop),
+    ("var_pop_if", var_pop_if),
+    ("var_samp", var_samp),
+    ("var_samp_if", var_samp_if),
 ];
 
 // Building blocks.
@@ -744,6 +870,9 @@ fn to_float64(e: &mut Emitter, call: &FunctionCall) -> ast::Expr {
     convert(e, call, crate::ir::DataType::Float64)
 }
 
+/// `to<T>OrNull(s)`: `s` parsed as ClickHouse parses it, else NULL. DataFusion's casts
+/// accept surrounding whitespace that ClickHouse refuses, so only text of the accepted
+/// shape is cast: digits with an optional sign for integers, no whitespace for floats.
 fn try_cast(e: &mut Emitter, call: &FunctionCall, ty: crate::ir::DataType) -> Option<ast::Expr> {
     let [x] = scalar_args(e, call)?;
     let data_type = match e.dialect.data_type(&ty) {
@@ -753,11 +882,27 @@ fn try_cast(e: &mut Emitter, call: &FunctionCall, ty: crate::ir::DataType) -> Op
             return None;
         }
     };
-    Some(ast::Expr::Cast {
+    let shape = match ty {
+        crate::ir::DataType::Float32 | crate::ir::DataType::Float64 => r"^\S+$",
+        _ => "^[+-]?[0-9]+$",
+    };
+    let shape = string(e, shape);
+    let parsed = ast::Expr::Cast {
         kind: ast::CastKind::TryCast,
-        expr: Box::new(x),
+        expr: Box::new(x.clone()),
         data_type,
         format: None,
+    };
+    let well_formed = function("regexp_like", vec![x, shape]);
+    Some(ast::Expr::Case {
+        case_token: sqlparser::ast::helpers::attached_token::AttachedToken::empty(),
+        end_token: sqlparser::ast::helpers::attached_token::AttachedToken::empty(),
+        operand: None,
+        conditions: vec![ast::CaseWhen {
+            condition: well_formed,
+            result: parsed,
+        }],
+        else_result: None,
     })
 }
 
@@ -923,5 +1068,1574 @@ fn not_empty_sr(e: &mut Emitter, call: &FunctionCall) -> ast::Expr {
     match scalar_args(e, call) {
         Some([s]) => binary(function("length", vec![s]), ast::BinaryOperator::Gt, zero()),
         None => or_null(None),
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Literal arguments, runtime type tests and small AST builders for the handlers below.
+
+fn number_text(text: impl Into<String>) -> ast::Expr {
+    ast::Expr::value(ast::Value::Number(text.into(), false))
+}
+
+fn literal_string(expr: Option<&Expr>) -> Option<&str> {
+    match expr {
+        Some(Expr::Literal(Literal::String(s))) => Some(s),
+        _ => None,
+    }
+}
+
+fn literal_int(expr: Option<&Expr>) -> Option<i64> {
+    match expr {
+        Some(Expr::Literal(Literal::Int(i))) => Some(*i),
+        Some(Expr::Unary {
+            op: crate::ir::UnaryOp::Minus,
+            expr,
+        }) => literal_int(Some(expr)).and_then(i64::checked_neg),
+        _ => None,
+    }
+}
+
+/// The call with only its first `n` arguments (the rest checked as literals by the caller).
+fn first_args(call: &FunctionCall, n: usize) -> FunctionCall {
+    FunctionCall {
+        args: call.args[..n.min(call.args.len())].to_vec(),
+        ..call.clone()
+    }
+}
+
+fn without_first_arg(call: &FunctionCall) -> FunctionCall {
+    FunctionCall {
+        args: call.args.iter().skip(1).cloned().collect(),
+        ..call.clone()
+    }
+}
+
+/// An optional trailing time-zone argument is accepted only when it names UTC, the zone
+/// every switchyard session computes in.
+fn utc_only(e: &mut Emitter, call: &FunctionCall, max_plain: usize) -> Option<FunctionCall> {
+    let name = call.func.name().to_string();
+    if call.args.len() <= max_plain {
+        return Some(call.clone());
+    }
+    match literal_string(call.args.get(max_plain)) {
+        Some("UTC" | "Etc/UTC") if call.args.len() == max_plain + 1 => {
+            Some(first_args(call, max_plain))
+        }
+        _ => {
+            e.reject(format!("{name} with a time zone other than 'UTC'"));
+            None
+        }
+    }
+}
+
+/// DataFusion: `arrow_typeof(x) IN (types)`, a test on the argument's runtime type where
+/// ClickHouse's semantics depend on it (the translator does not know column types).
+fn arrow_type_in(x: ast::Expr, types: &[&str], e: &mut Emitter) -> ast::Expr {
+    ast::Expr::In {
+        expr: Box::new(function("arrow_typeof", vec![x])),
+        target: ast::InTarget::List(types.iter().map(|t| string(e, t)).collect()),
+        negated: false,
+        global: false,
+    }
+}
+
+fn interval_sr(value: ast::Expr, unit: &str) -> ast::Expr {
+    ast::Expr::Interval(ast::Interval {
+        value: Box::new(value),
+        leading_field: Some(ast::DateTimeField::Custom(ast::Ident::new(
+            unit.to_ascii_uppercase(),
+        ))),
+        leading_precision: None,
+        last_field: None,
+        fractional_seconds_precision: None,
+    })
+}
+
+fn nan_or(e: &mut Emitter, x: ast::Expr) -> ast::Expr {
+    let nan = nan(e);
+    coalesce(x, nan)
+}
+
+// Time parts. ClickHouse reads them in the session time zone, UTC here as in every target
+// switchyard talks to (StarRocks sessions run with time_zone '+00:00').
+
+fn df_part(e: &mut Emitter, call: &FunctionCall, field: &str) -> ast::Expr {
+    match utc_only(e, call, 1).and_then(|c| scalar_args::<1>(e, &c)) {
+        Some([x]) => {
+            let field = string(e, field);
+            function("date_part", vec![field, x])
+        }
+        None => or_null(None),
+    }
+}
+
+fn sr_part(e: &mut Emitter, call: &FunctionCall, name: &str) -> ast::Expr {
+    match utc_only(e, call, 1).and_then(|c| scalar_args::<1>(e, &c)) {
+        Some([x]) => function(name, vec![x]),
+        None => or_null(None),
+    }
+}
+
+macro_rules! part_handlers {
+    ($($df:ident $sr:ident $field:literal $srname:literal;)*) => {$(
+        fn $df(e: &mut Emitter, call: &FunctionCall) -> ast::Expr {
+            df_part(e, call, $field)
+        }
+        fn $sr(e: &mut Emitter, call: &FunctionCall) -> ast::Expr {
+            sr_part(e, call, $srname)
+        }
+    )*};
+}
+
+part_handlers! {
+    df_to_second sr_to_second "second" "second";
+    df_to_minute sr_to_minute "minute" "minute";
+    df_to_hour sr_to_hour "hour" "hour";
+    df_to_day_of_month sr_to_day_of_month "day" "dayofmonth";
+    df_to_month sr_to_month "month" "month";
+    df_to_quarter sr_to_quarter "quarter" "quarter";
+    df_to_year sr_to_year "year" "year";
+    df_to_day_of_year sr_to_day_of_year "doy" "dayofyear";
+}
+
+/// `toDayOfWeek(t)`: Monday = 1 … Sunday = 7 (ISO), DataFusion's `isodow`.
+fn df_to_day_of_week(e: &mut Emitter, call: &FunctionCall) -> ast::Expr {
+    df_part(e, call, "isodow")
+}
+
+/// StarRocks' `dayofweek` counts Sunday = 1 … Saturday = 7; shifted to ISO.
+fn sr_to_day_of_week(e: &mut Emitter, call: &FunctionCall) -> ast::Expr {
+    match utc_only(e, call, 1).and_then(|c| scalar_args::<1>(e, &c)) {
+        Some([x]) => {
+            let shifted = binary(
+                function("dayofweek", vec![x]),
+                ast::BinaryOperator::Plus,
+                number_text("5"),
+            );
+            let modulo = binary(shifted, ast::BinaryOperator::Modulo, number_text("7"));
+            binary(modulo, ast::BinaryOperator::Plus, number_text("1"))
+        }
+        None => or_null(None),
+    }
+}
+
+/// `toYYYYMM` / `toYYYYMMDD`: the calendar fields as one number.
+fn yyyymm(
+    e: &mut Emitter,
+    call: &FunctionCall,
+    with_day: bool,
+    part: fn(&mut Emitter, ast::Expr, &str) -> ast::Expr,
+) -> ast::Expr {
+    let Some([x]) = utc_only(e, call, 1).and_then(|c| scalar_args::<1>(e, &c)) else {
+        return or_null(None);
+    };
+    let year = part(e, x.clone(), "year");
+    let month = part(e, x.clone(), "month");
+    let (year_scale, month_scale) = if with_day {
+        ("10000", "100")
+    } else {
+        ("100", "1")
+    };
+    let mut sum = binary(
+        binary(year, ast::BinaryOperator::Multiply, number_text(year_scale)),
+        ast::BinaryOperator::Plus,
+        if with_day {
+            binary(
+                month,
+                ast::BinaryOperator::Multiply,
+                number_text(month_scale),
+            )
+        } else {
+            month
+        },
+    );
+    if with_day {
+        let day = part(e, x, "day");
+        sum = binary(sum, ast::BinaryOperator::Plus, day);
+    }
+    cast(e, sum, &crate::ir::DataType::Int64)
+}
+
+fn df_field(e: &mut Emitter, x: ast::Expr, field: &str) -> ast::Expr {
+    let field = string(e, field);
+    function("date_part", vec![field, x])
+}
+
+fn sr_field(_e: &mut Emitter, x: ast::Expr, field: &str) -> ast::Expr {
+    let name = if field == "day" { "dayofmonth" } else { field };
+    function(name, vec![x])
+}
+
+fn df_to_yyyymm(e: &mut Emitter, call: &FunctionCall) -> ast::Expr {
+    yyyymm(e, call, false, df_field)
+}
+
+fn df_to_yyyymmdd(e: &mut Emitter, call: &FunctionCall) -> ast::Expr {
+    yyyymm(e, call, true, df_field)
+}
+
+fn sr_to_yyyymm(e: &mut Emitter, call: &FunctionCall) -> ast::Expr {
+    yyyymm(e, call, false, sr_field)
+}
+
+fn sr_to_yyyymmdd(e: &mut Emitter, call: &FunctionCall) -> ast::Expr {
+    yyyymm(e, call, true, sr_field)
+}
+
+// Conversions to date-times.
+
+/// `toDateTime(x)`: a string parsed, a number read as Unix seconds, a date-time truncated
+/// to seconds; DataFusion's `to_timestamp_seconds` does each of these.
+fn df_to_date_time(e: &mut Emitter, call: &FunctionCall) -> ast::Expr {
+    match utc_only(e, call, 1).and_then(|c| scalar_args::<1>(e, &c)) {
+        Some([x]) => function("to_timestamp_seconds", vec![x]),
+        None => or_null(None),
+    }
+}
+
+/// StarRocks: only a literal `'YYYY-MM-DD hh:mm:ss'` (or a date), whose meaning does not
+/// depend on the argument's type.
+fn sr_to_date_time(e: &mut Emitter, call: &FunctionCall) -> ast::Expr {
+    let Some(call) = utc_only(e, call, 1) else {
+        return or_null(None);
+    };
+    match literal_string(call.args.first()) {
+        Some(text) if plain_date_time(text).is_some() => {
+            let value = string(e, &plain_date_time(text).expect("checked"));
+            cast(e, value, &crate::ir::DataType::Timestamp)
+        }
+        _ => e.reject("toDateTime of anything but a literal 'YYYY-MM-DD[ hh:mm:ss]'"),
+    }
+}
+
+/// `YYYY-MM-DD`, `YYYY-MM-DD hh:mm:ss`, with `T` and a trailing `Z` accepted, normalised to
+/// `YYYY-MM-DD hh:mm:ss`; anything else is `None`.
+fn plain_date_time(text: &str) -> Option<String> {
+    let text = text.strip_suffix('Z').unwrap_or(text);
+    let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+    let (date, time) = match text.len() {
+        10 => (text, "00:00:00"),
+        19 if matches!(text.as_bytes()[10], b' ' | b'T') => (&text[..10], &text[11..]),
+        _ => return None,
+    };
+    let d: Vec<&str> = date.split('-').collect();
+    let t: Vec<&str> = time.split(':').collect();
+    let shape = d.len() == 3
+        && [4, 2, 2] == [d[0].len(), d[1].len(), d[2].len()]
+        && t.len() == 3
+        && t.iter().all(|p| p.len() == 2)
+        && d.iter().chain(&t).all(|p| digits(p));
+    let month: u32 = d.get(1)?.parse().ok()?;
+    let day: u32 = d.get(2)?.parse().ok()?;
+    let (h, m, s): (u32, u32, u32) = (t[0].parse().ok()?, t[1].parse().ok()?, t[2].parse().ok()?);
+    (shape && (1..=12).contains(&month) && (1..=31).contains(&day) && h < 24 && m < 60 && s < 60)
+        .then(|| format!("{date} {time}"))
+}
+
+/// `toDateTime64('literal', p)`: ClickHouse reads a number as seconds whatever `p` is, so
+/// only string literals are translated (parsed, then truncated to `p` digits).
+fn df_to_date_time64(e: &mut Emitter, call: &FunctionCall) -> ast::Expr {
+    let Some(call) = utc_only(e, call, 2) else {
+        return or_null(None);
+    };
+    let name = match literal_int(call.args.get(1)) {
+        Some(0) => "to_timestamp_seconds",
+        Some(3) => "to_timestamp_millis",
+        Some(6) => "to_timestamp_micros",
+        Some(9) => "to_timestamp_nanos",
+        _ => return e.reject("toDateTime64 with a precision other than 0, 3, 6 or 9"),
+    };
+    if literal_string(call.args.first()).is_none() {
+        return e.reject("toDateTime64 of anything but a string literal");
+    }
+    match scalar_args::<1>(e, &first_args(&call, 1)) {
+        Some([x]) => function(name, vec![x]),
+        None => or_null(None),
+    }
+}
+
+/// `parseDateTimeBestEffort('literal')` for the unambiguous ISO subset only.
+fn parse_best_effort(e: &mut Emitter, call: &FunctionCall, df: bool) -> ast::Expr {
+    let Some(call) = utc_only(e, call, 1) else {
+        return or_null(None);
+    };
+    match literal_string(call.args.first()).and_then(plain_date_time) {
+        Some(text) if call.args.len() == 1 => {
+            let value = string(e, &text);
+            if df {
+                function("to_timestamp_seconds", vec![value])
+            } else {
+                cast(e, value, &crate::ir::DataType::Timestamp)
+            }
+        }
+        _ => e.reject("parseDateTimeBestEffort of anything but a literal 'YYYY-MM-DD[ hh:mm:ss]'"),
+    }
+}
+
+fn df_parse_date_time_best_effort(e: &mut Emitter, call: &FunctionCall) -> ast::Expr {
+    parse_best_effort(e, call, true)
+}
+
+fn sr_parse_date_time_best_effort(e: &mut Emitter, call: &FunctionCall) -> ast::Expr {
+    parse_best_effort(e, call, false)
+}
+
+/// `toUnixTimestamp(t)`: whole seconds, truncated.
+fn df_to_unix_timestamp(e: &mut Emitter, call: &FunctionCall) -> ast::Expr {
+    match utc_only(e, call, 1).and_then(|c| scalar_args::<1>(e, &c)) {
+        Some([x]) => function("to_unixtime", vec![x]),
+        None => or_null(None),
+    }
+}
+
+fn sr_to_unix_timestamp(e: &mut Emitter, call: &FunctionCall) -> ast::Expr {
+    match utc_only(e, call, 1).and_then(|c| scalar_args::<1>(e, &c)) {
+        Some([x]) => function("unix_timestamp", vec![x]),
+        None => or_null(None),
+    }
+}
+
+fn df_yesterday(e: &mut Emitter, call: &FunctionCall) -> ast::Expr {
+    if !call.args.is_empty() {
+        return e.reject("yesterday with arguments");
+    }
+    let today = today(e, call);
+    let day = df_interval(e, 1, "day");
+    let minus = binary(today, ast::BinaryOperator::Minus, day);
+    cast(e, minus, &crate::ir::DataType::Date)
+}
+
+fn sr_yesterday(e: &mut Emitter, call: &FunctionCall) -> ast::Expr {
+    if !call.args.is_empty() {
+        return e.reject("yesterday with arguments");
+    }
+    function(
+        "date_sub",
+        vec![
+            function("curdate", Vec::new()),
+            interval_sr(number_text("1"), "day"),
+        ],
+    )
+}
+
+/// `now64([p])`: now, truncated to `p` (default 3) fractional digits.
+fn df_now64(e: &mut Emitter, call: &FunctionCall) -> ast::Expr {
+    let unit = match (call.args.len(), literal_int(call.args.first())) {
+        (0, _) | (1, Some(3)) => "millisecond",
+        (1, Some(0)) => "second",
+        (1, Some(6)) => "microsecond",
+        _ => return e.reject("now64 with a precision other than 0, 3 or 6, or a time zone"),
+    };
+    let unit = string(e, unit);
+    function("date_trunc", vec![unit, function("now", Vec::new())])
+}
+
+// Date arithmetic and differences.
+
+/// ClickHouse interval units (`dateDiff`, `dateAdd`, `date_trunc`), normalised.
+fn time_unit(text: &str) -> Option<&'static str> {
+    Some(match text.to_ascii_lowercase().as_str() {
+        "second" | "seconds" | "ss" | "s" => "second",
+        "minute" | "minutes" | "mi" | "n" => "minute",
+        "hour" | "hours" | "hh" | "h" => "hour",
+        "day" | "days" | "dd" | "d" => "day",
+        "week" | "weeks" | "wk" | "ww" => "week",
+        "month" | "months" | "mm" | "m" => "month",
+        "quarter" | "quarters" | "qq" | "q" => "quarter",
+        "year" | "years" | "yyyy" | "yy" => "year",
+        _ => return None,
+    })
+}
+
+fn df_interval(e: &mut Emitter, n: i64, unit: &str) -> ast::Expr {
+    let (n, unit) = match unit {
+        "quarter" => (n * 3, "month"),
+        other => (n, other),
+    };
+    let text = string(e, &format!("{n} {unit}s"));
+    cast(e, text, &crate::ir::DataType::Interval)
+}
+
+/// `x ± n unit` with a literal `n` (DataFusion builds intervals from literals only).
+/// ClickHouse clamps month arithmetic to the month's last day, as both targets do.
+fn add_interval(
+    e: &mut Emitter,
+    x: &Expr,
+    n: Option<i64>,
+    unit: &str,
+    subtract: bool,
+) -> ast::Expr {
+    let op = if subtract {
+        ast::BinaryOperator::Minus
+    } else {
+        ast::BinaryOperator::Plus
+    };
+    match e.target {
+        Target::DataFusion => {
+            let Some(n) = n else {
+                return e.reject(format!("adding a non-literal number of {unit}s"));
+            };
+            let x = e.expr(x);
+            let interval = df_interval(e, n, unit);
+            binary(x, op, interval)
+        }
+        _ => {
+            let Some(n) = n else {
+                return e.reject(format!("adding a non-literal number of {unit}s"));
+            };
+            let x = e.expr(x);
+            let (n, unit) = if unit == "quarter" {
+                (n * 3, "month")
+            } else {
+                (n, unit)
+            };
+            binary(x, op, interval_sr(number_text(n.to_string()), unit))
+        }
+    }
+}
+
+/// `dateAdd(unit, n, x)` / `dateSub(unit, n, x)` (also `date_add`, `date_sub`), the unit a
+/// bare keyword as ClickHouse requires (it rejects a quoted one), or `dateAdd(x, INTERVAL …)`.
+fn date_add_unit(e: &mut Emitter, call: &FunctionCall, subtract: bool) -> ast::Expr {
+    let name = call.func.name().to_string();
+    let plain = call.params.is_empty() && call.over.is_none() && call.filter.is_none();
+    let keyword = match call.args.first() {
+        Some(Expr::Column(c)) if c.qualifier.is_empty() => time_unit(&c.name),
+        _ => None,
+    };
+    match (keyword, call.args.as_slice(), plain) {
+        (Some(unit), [_, n, x], true) => add_interval(e, x, literal_int(Some(n)), unit, subtract),
+        (
+            None,
+            [x, Expr::Literal(Literal::Typed {
+                value,
+                ty: crate::ir::DataType::Interval,
+            })],
+            true,
+        ) => match value
+            .split_once(' ')
+            .and_then(|(n, unit)| Some((n.parse::<i64>().ok()?, time_unit(unit)?)))
+        {
+            Some((n, unit)) => add_interval(e, x, Some(n), unit, subtract),
+            None => e.reject(format!("{name} with INTERVAL '{value}'")),
+        },
+        _ => e.reject(format!(
+            "{name} other than {name}(unit, n, x) or {name}(x, INTERVAL …)"
+        )),
+    }
+}
+
+fn date_add(e: &mut Emitter, call: &FunctionCall) -> ast::Expr {
+    date_add_unit(e, call, false)
+}
+
+fn date_sub(e: &mut Emitter, call: &FunctionCall) -> ast::Expr {
+    date_add_unit(e, call, true)
+}
+
+/// `addHours(x, n)`, `subtractWeeks(x, n)` and kin.
+fn add_named(e: &mut Emitter, call: &FunctionCall, unit: &str, subtract: bool) -> ast::Expr {
+    let name = call.func.name().to_string();
+    let plain = call.params.is_empty() && call.over.is_none() && call.filter.is_none();
+    if call.args.len() != 2 || !plain {
+        return e.reject(format!("{name} with {} argument(s)", call.args.len()));
+    }
+    add_interval(
+        e,
+        &call.args[0],
+        literal_int(call.args.get(1)),
+        unit,
+        subtract,
+    )
+}
+
+macro_rules! add_handlers {
+    ($($add:ident $sub:ident $unit:literal;)*) => {$(
+        fn $add(e: &mut Emitter, call: &FunctionCall) -> ast::Expr {
+            add_named(e, call, $unit, false)
+        }
+        fn $sub(e: &mut Emitter, call: &FunctionCall) -> ast::Expr {
+            add_named(e, call, $unit, true)
+        }
+    )*};
+}
+
+add_handlers! {
+    add_seconds subtract_seconds "second";
+    add_minutes subtract_minutes "minute";
+    add_hours subtract_hours "hour";
+    add_days subtract_days "day";
+    add_weeks subtract_weeks "week";
+    add_months subtract_months "month";
+    add_quarters subtract_quarters "quarter";
+    add_years subtract_years "year";
+}
+
+/// `date_trunc('unit', x)` in ClickHouse SQL: a date-time for units up to a day, a Date for
+/// week (Monday), month, quarter and year.
+fn date_trunc_ch(e: &mut Emitter, call: &FunctionCall) -> ast::Expr {
+    let Some(call) = utc_only(e, call, 2) else {
+        return or_null(None);
+    };
+    let Some(unit) = literal_string(call.args.first()).and_then(time_unit) else {
+        return e.reject("date_trunc with a unit other than second … year");
+    };
+    let Some([x]) = scalar_args::<1>(e, &without_first_arg(&call)) else {
+        return or_null(None);
+    };
+    let unit_text = string(e, unit);
+    let truncated = function("date_trunc", vec![unit_text, x]);
+    if matches!(unit, "week" | "month" | "quarter" | "year") {
+        cast(e, truncated, &crate::ir::DataType::Date)
+    } else {
+        truncated
+    }
+}
+
+/// `dateDiff('unit', a, b)` counts the unit boundaries crossed from `a` to `b` (not elapsed
+/// whole units): `dateDiff('hour', 00:59, 01:00)` is 1. Both ends are truncated to the unit
+/// first, which makes elapsed and crossed agree.
+fn df_date_diff(e: &mut Emitter, call: &FunctionCall) -> ast::Expr {
+    let Some(call) = utc_only(e, call, 3) else {
+        return or_null(None);
+    };
+    let Some(unit) = literal_string(call.args.first()).and_then(time_unit) else {
+        return e.reject("dateDiff with a unit other than second … year");
+    };
+    let Some([a, b]) = scalar_args::<2>(e, &without_first_arg(&call)) else {
+        return or_null(None);
+    };
+    let seconds = match unit {
+        "second" => Some("1"),
+        "minute" => Some("60"),
+        "hour" => Some("3600"),
+        "day" => Some("86400"),
+        "week" => Some("604800"),
+        _ => None,
+    };
+    let diff = if let Some(seconds) = seconds {
+        let epoch = |e: &mut Emitter, x: ast::Expr| {
+            let unit = string(e, unit);
+            function("to_unixtime", vec![function("date_trunc", vec![unit, x])])
+        };
+        let (b, a) = (epoch(e, b), epoch(e, a));
+        let diff = binary(b, ast::BinaryOperator::Minus, a);
+        if seconds == "1" {
+            diff
+        } else {
+            binary(diff, ast::BinaryOperator::Divide, number_text(seconds))
+        }
+    } else {
+        // Months, quarters, years: differences of calendar ordinals.
+        let ordinal = |e: &mut Emitter, x: ast::Expr| {
+            let year = df_field(e, x.clone(), "year");
+            match unit {
+                "year" => year,
+                _ => {
+                    let (per_year, field) = if unit == "month" {
+                        ("12", "month")
+                    } else {
+                        ("4", "quarter")
+                    };
+                    let part = df_field(e, x, field);
+                    binary(
+                        binary(year, ast::BinaryOperator::Multiply, number_text(per_year)),
+                        ast::BinaryOperator::Plus,
+                        part,
+                    )
+                }
+            }
+        };
+        let (b, a) = (ordinal(e, b), ordinal(e, a));
+        binary(b, ast::BinaryOperator::Minus, a)
+    };
+    cast(e, diff, &crate::ir::DataType::Int64)
+}
+
+/// StarRocks' `<unit>s_diff(b, a)` counts elapsed units; on unit-truncated ends that is the
+/// number of boundaries crossed.
+fn sr_date_diff(e: &mut Emitter, call: &FunctionCall) -> ast::Expr {
+    let Some(call) = utc_only(e, call, 3) else {
+        return or_null(None);
+    };
+    let Some(unit) = literal_string(call.args.first()).and_then(time_unit) else {
+        return e.reject("dateDiff with a unit other than second … year");
+    };
+    let Some([a, b]) = scalar_args::<2>(e, &without_first_arg(&call)) else {
+        return or_null(None);
+    };
+    let trunc = |e: &mut Emitter, x: ast::Expr| {
+        let unit = string(e, unit);
+        function("date_trunc", vec![unit, x])
+    };
+    let (b, a) = (trunc(e, b), trunc(e, a));
+    match unit {
+        "quarter" => binary(
+            function("months_diff", vec![b, a]),
+            ast::BinaryOperator::MyIntegerDivide,
+            number_text("3"),
+        ),
+        unit => function(&format!("{unit}s_diff"), vec![b, a]),
+    }
+}
+
+/// `formatDateTime(t, 'format')`: ClickHouse's MySQL-style specifiers, one by one, into the
+/// target's; a specifier without an exact counterpart is rejected.
+fn format_date_time(e: &mut Emitter, call: &FunctionCall) -> ast::Expr {
+    let Some(call) = utc_only(e, call, 2) else {
+        return or_null(None);
+    };
+    let Some(format) = literal_string(call.args.get(1)).map(str::to_string) else {
+        return e.reject("formatDateTime with a non-literal format");
+    };
+    let df = e.target == Target::DataFusion;
+    let mut out = String::new();
+    let mut chars = format.chars();
+    while let Some(c) = chars.next() {
+        if c != '%' {
+            // chrono and MySQL both copy other characters; a lone '%' cannot occur here.
+            out.push(c);
+            continue;
+        }
+        let spec = chars.next();
+        // (chrono for DataFusion, MySQL for StarRocks)
+        let translated = match spec {
+            Some('Y') => Some(("%Y", "%Y")),
+            Some('m') => Some(("%m", "%m")),
+            Some('d') => Some(("%d", "%d")),
+            Some('H') => Some(("%H", "%H")),
+            Some('i') => Some(("%M", "%i")),
+            Some('S' | 's') => Some(("%S", "%S")),
+            Some('e') => Some(("%-d", "%e")),
+            Some('j') => Some(("%j", "%j")),
+            Some('w') => Some(("%w", "%w")),
+            Some('p') => Some(("%p", "%p")),
+            Some('I' | 'h') => Some(("%I", "%h")),
+            Some('a') => Some(("%a", "%a")),
+            Some('b') => Some(("%b", "%b")),
+            Some('M') => Some(("%B", "%M")),
+            Some('y') => Some(("%y", "%y")),
+            Some('F') => Some(("%Y-%m-%d", "%Y-%m-%d")),
+            Some('T') => Some(("%H:%M:%S", "%H:%i:%S")),
+            Some('R') => Some(("%H:%M", "%H:%i")),
+            Some('D') => Some(("%m/%d/%y", "%m/%d/%y")),
+            Some('n') => Some(("%n", "\n")),
+            Some('t') => Some(("%t", "\t")),
+            Some('%') => Some(("%%", "%%")),
+            // ISO weekday, ISO week and year, century: chrono only.
+            Some('u') if df => Some(("%u", "")),
+            Some('V') if df => Some(("%V", "")),
+            Some('G') if df => Some(("%G", "")),
+            Some('C') if df => Some(("%C", "")),
+            _ => None,
+        };
+        match translated {
+            Some((chrono, mysql)) => out.push_str(if df { chrono } else { mysql }),
+            None => {
+                let spec = spec.map(String::from).unwrap_or_default();
+                return e.reject(format!("formatDateTime specifier %{spec}"));
+            }
+        }
+    }
+    let Some([t]) = scalar_args::<1>(e, &first_args(&call, 1)) else {
+        return or_null(None);
+    };
+    let format = string(e, &out);
+    function(if df { "to_char" } else { "date_format" }, vec![t, format])
+}
+
+// Arithmetic.
+
+/// `intDiv(a, b)`: the quotient truncated toward zero. DataFusion divides integers as
+/// integers (an error on zero, as ClickHouse) and floats as floats, which the cast then
+/// truncates (an infinite quotient fails the cast, as ClickHouse fails).
+fn df_int_div(e: &mut Emitter, call: &FunctionCall) -> ast::Expr {
+    match scalar_args::<2>(e, call) {
+        Some([a, b]) => {
+            let q = binary(a, ast::BinaryOperator::Divide, b);
+            cast(e, q, &crate::ir::DataType::Int64)
+        }
+        None => or_null(None),
+    }
+}
+
+/// StarRocks' `DIV` truncates toward zero too (a zero divisor gives NULL, not an error).
+fn sr_int_div(e: &mut Emitter, call: &FunctionCall) -> ast::Expr {
+    match scalar_args::<2>(e, call) {
+        Some([a, b]) => binary(a, ast::BinaryOperator::MyIntegerDivide, b),
+        None => or_null(None),
+    }
+}
+
+/// `round(x[, n])`: ClickHouse rounds a float as `nearbyint(x * 10^n) / 10^n` (ties to
+/// even), decimals and integers half away from zero. DataFusion's `round` is exact for
+/// the latter and rounds float ties away from zero, so floats get the tie-to-even formula:
+/// a tie `y` (fraction exactly .5) becomes `2 * round(y / 2)`, where `y / 2` is no tie.
+/// Integer constants keep the arithmetic in the argument's own type (Float32 stays
+/// Float32, an integer is never widened to a float by the branch it does not take).
+fn df_round(e: &mut Emitter, call: &FunctionCall) -> ast::Expr {
+    let places = match call.args.len() {
+        1 => 0,
+        2 => match literal_int(call.args.get(1)) {
+            Some(n @ 0..=10) => n,
+            _ => return e.reject("round with places other than a literal 0 … 10"),
+        },
+        n => return e.reject(format!("round with {n} arguments")),
+    };
+    let Some([x]) = scalar_args::<1>(e, &first_args(call, 1)) else {
+        return or_null(None);
+    };
+    let factor = number_text(10_i64.pow(places as u32).to_string());
+    let y = binary(x.clone(), ast::BinaryOperator::Multiply, factor.clone());
+    let fraction = function(
+        "abs",
+        vec![binary(
+            y.clone(),
+            ast::BinaryOperator::Minus,
+            function("trunc", vec![y.clone()]),
+        )],
+    );
+    let is_tie = binary(fraction, ast::BinaryOperator::Eq, number_text("0.5"));
+    let to_even = binary(
+        function(
+            "round",
+            vec![binary(
+                y.clone(),
+                ast::BinaryOperator::Divide,
+                number_text("2"),
+            )],
+        ),
+        ast::BinaryOperator::Multiply,
+        number_text("2"),
+    );
+    let rounded = case(vec![(is_tie, to_even)], function("round", vec![y]));
+    let float = binary(rounded, ast::BinaryOperator::Divide, factor);
+    let is_float = arrow_type_in(x.clone(), &["Float64", "Float32"], e);
+    let places = number_text(places.to_string());
+    case(vec![(is_float, float)], function("round", vec![x, places]))
+}
+
+fn floor_ceil(e: &mut Emitter, call: &FunctionCall, name: &str) -> ast::Expr {
+    if call.args.len() != 1 {
+        return e.reject(format!("{} with a number of places", call.func.name()));
+    }
+    rename::<1>(e, call, name)
+}
+
+fn df_floor(e: &mut Emitter, call: &FunctionCall) -> ast::Expr {
+    floor_ceil(e, call, "floor")
+}
+
+fn df_ceil(e: &mut Emitter, call: &FunctionCall) -> ast::Expr {
+    floor_ceil(e, call, "ceil")
+}
+
+/// `greatest`/`least` skip NULL arguments in ClickHouse, as in DataFusion.
+fn df_greatest(e: &mut Emitter, call: &FunctionCall) -> ast::Expr {
+    variadic(e, call, "greatest")
+}
+
+fn df_least(e: &mut Emitter, call: &FunctionCall) -> ast::Expr {
+    variadic(e, call, "least")
+}
+
+fn variadic(e: &mut Emitter, call: &FunctionCall, name: &str) -> ast::Expr {
+    let plain =
+        call.params.is_empty() && call.over.is_none() && call.filter.is_none() && !call.distinct;
+    if !plain || call.args.is_empty() {
+        return e.reject(format!(
+            "{} with parameters or no arguments",
+            call.func.name()
+        ));
+    }
+    let args = call.args.iter().map(|a| e.expr(a)).collect();
+    function(name, args)
+}
+
+/// StarRocks' `greatest` is NULL if any argument is: each argument is replaced by the first
+/// non-NULL of it and the others, which leaves the greatest of the non-NULL ones.
+fn sr_greatest(e: &mut Emitter, call: &FunctionCall) -> ast::Expr {
+    sr_skip_nulls(e, call, "greatest")
+}
+
+fn sr_least(e: &mut Emitter, call: &FunctionCall) -> ast::Expr {
+    sr_skip_nulls(e, call, "least")
+}
+
+fn sr_skip_nulls(e: &mut Emitter, call: &FunctionCall, name: &str) -> ast::Expr {
+    let ast::Expr::Function(f) = variadic(e, call, name) else {
+        return or_null(None);
+    };
+    let ast::FunctionArguments::List(list) = &f.args else {
+        return or_null(None);
+    };
+    let args: Vec<ast::Expr> = list
+        .args
+        .iter()
+        .filter_map(|a| match a {
+            ast::FunctionArg::Unnamed(ast::FunctionArgExpr::Expr(x)) => Some(x.clone()),
+            _ => None,
+        })
+        .collect();
+    let rotated = (0..args.len())
+        .map(|i| {
+            let mut order = vec![args[i].clone()];
+            order.extend(
+                args.iter()
+                    .enumerate()
+                    .filter(|(j, _)| *j != i)
+                    .map(|(_, a)| a.clone()),
+            );
+            function("coalesce", order)
+        })
+        .collect();
+    function(name, rotated)
+}
+
+// Variance family: NaN where ClickHouse gives NaN (fewer rows than the estimator needs).
+
+fn spread(e: &mut Emitter, call: &FunctionCall, name: &str, with_if: bool) -> ast::Expr {
+    match simple_aggregate(e, call, name, with_if) {
+        Some(a) if e.target == Target::DataFusion => nan_or(e, a),
+        Some(a) => a,
+        None => or_null(None),
+    }
+}
+
+macro_rules! spread_handlers {
+    ($($plain:ident $if_:ident $name:literal;)*) => {$(
+        fn $plain(e: &mut Emitter, call: &FunctionCall) -> ast::Expr {
+            spread(e, call, $name, false)
+        }
+        fn $if_(e: &mut Emitter, call: &FunctionCall) -> ast::Expr {
+            spread(e, call, $name, true)
+        }
+    )*};
+}
+
+spread_handlers! {
+    stddev_pop stddev_pop_if "stddev_pop";
+    stddev_samp stddev_samp_if "stddev_samp";
+    var_pop var_pop_if "var_pop";
+    var_samp var_samp_if "var_samp";
+}
+
+// More aggregates.
+
+/// `anyLast` is, like `any`, "some value of the group": `max` is one.
+fn any_last(e: &mut Emitter, call: &FunctionCall) -> ast::Expr {
+    or_null(simple_aggregate(e, call, "max", false))
+}
+
+fn any_last_if(e: &mut Emitter, call: &FunctionCall) -> ast::Expr {
+    or_null(simple_aggregate(e, call, "max", true))
+}
+
+fn df_uniq_if(e: &mut Emitter, call: &FunctionCall) -> ast::Expr {
+    or_null(simple_aggregate(e, call, "approx_distinct", true))
+}
+
+fn sr_uniq_if(e: &mut Emitter, call: &FunctionCall) -> ast::Expr {
+    or_null(simple_aggregate(e, call, "approx_count_distinct", true))
+}
+
+/// `groupUniqArray(x)`: the distinct non-NULL values, in no particular order.
+fn df_group_uniq_array(e: &mut Emitter, call: &FunctionCall) -> ast::Expr {
+    let Some((args, filter)) = aggregate_args(e, call, 1) else {
+        return or_null(None);
+    };
+    let not_null = ast::Expr::Nested(Box::new(ast::Expr::IsNotNull(Box::new(operand(
+        args[0].clone(),
+    )))));
+    aggregate(
+        e,
+        "array_agg",
+        args,
+        true,
+        Vec::new(),
+        and(Some(not_null), filter),
+    )
+}
+
+/// `quantileExact(level)(x)`: ClickHouse sorts the non-NULL values and picks the one at
+/// 0-based index `floor(level * n)` (the last one for level 1), no interpolation.
+fn df_quantile_exact_impl(e: &mut Emitter, call: &FunctionCall, with_if: bool) -> ast::Expr {
+    let level = match call.params.as_slice() {
+        [] => 0.5,
+        [Expr::Literal(Literal::Numeric(text))] => match text.parse::<f64>() {
+            Ok(l) => l,
+            Err(_) => return e.reject("quantileExact with a non-literal level"),
+        },
+        [Expr::Literal(Literal::Float(l))] => *l,
+        [Expr::Literal(Literal::Int(i @ 0..=1))] => *i as f64,
+        _ => return e.reject("quantileExact with a non-literal level"),
+    };
+    if !(0.0..=1.0).contains(&level) {
+        return e.reject("quantileExact with a level outside [0, 1]");
+    }
+    let plain = FunctionCall {
+        params: Vec::new(),
+        ..call.clone()
+    };
+    let Some((mut args, filter)) = aggregate_args(e, &plain, if with_if { 2 } else { 1 }) else {
+        return or_null(None);
+    };
+    let cond = if with_if { args.pop() } else { None };
+    let x = args.pop().expect("one argument");
+    let filter = and(cond, filter);
+    let not_null = ast::Expr::Nested(Box::new(ast::Expr::IsNotNull(Box::new(operand(x.clone())))));
+    let values = aggregate(
+        e,
+        "array_agg",
+        vec![x.clone()],
+        false,
+        Vec::new(),
+        and(Some(not_null), filter.clone()),
+    );
+    let count = aggregate(e, "count", vec![x], false, Vec::new(), filter);
+    let index = if level >= 1.0 {
+        count
+    } else {
+        let product = binary(
+            number_text(format!("{level:?}")),
+            ast::BinaryOperator::Multiply,
+            count,
+        );
+        let floor = cast(
+            e,
+            function("floor", vec![product]),
+            &crate::ir::DataType::Int64,
+        );
+        binary(floor, ast::BinaryOperator::Plus, number_text("1"))
+    };
+    function(
+        "array_element",
+        vec![function("array_sort", vec![values]), index],
+    )
+}
+
+fn df_quantile_exact(e: &mut Emitter, call: &FunctionCall) -> ast::Expr {
+    df_quantile_exact_impl(e, call, false)
+}
+
+fn df_quantile_exact_if(e: &mut Emitter, call: &FunctionCall) -> ast::Expr {
+    df_quantile_exact_impl(e, call, true)
+}
+
+/// `quantiles(l1, l2, …)(x)` (and `quantilesTDigest`): an array of approximate quantiles.
+fn quantiles(e: &mut Emitter, call: &FunctionCall) -> ast::Expr {
+    if call.params.is_empty() {
+        return e.reject("quantiles without levels");
+    }
+    let mut items = Vec::new();
+    for level in &call.params {
+        let single = FunctionCall {
+            params: vec![level.clone()],
+            ..call.clone()
+        };
+        items.push(if e.target == Target::DataFusion {
+            df_quantile(e, &single)
+        } else {
+            sr_quantile(e, &single)
+        });
+    }
+    if e.target == Target::DataFusion {
+        function("make_array", items)
+    } else {
+        ast::Expr::Array(ast::Array {
+            elem: items,
+            named: false,
+        })
+    }
+}
+
+fn quantile_approx(e: &mut Emitter, call: &FunctionCall) -> ast::Expr {
+    if e.target == Target::DataFusion {
+        df_quantile(e, call)
+    } else {
+        sr_quantile(e, call)
+    }
+}
+
+/// The `-If` combinator: `fIf(x, cond)` is `f(x)` over the rows where `cond` holds, i.e.
+/// `f(x) FILTER (WHERE cond)` (the base handler spells the filter for its target).
+fn if_combinator(e: &mut Emitter, call: &FunctionCall, base: Handler) -> ast::Expr {
+    let Some((cond, args)) = call.args.split_last() else {
+        return e.reject(format!("{} without arguments", call.func.name()));
+    };
+    let filter = match &call.filter {
+        Some(f) => Expr::Binary {
+            left: f.clone(),
+            op: crate::ir::BinaryOp::And,
+            right: Box::new(cond.clone()),
+        },
+        None => cond.clone(),
+    };
+    let plain = FunctionCall {
+        args: args.to_vec(),
+        filter: Some(Box::new(filter)),
+        ..call.clone()
+    };
+    base(e, &plain)
+}
+
+fn quantile_approx_if(e: &mut Emitter, call: &FunctionCall) -> ast::Expr {
+    if_combinator(e, call, quantile_approx)
+}
+
+fn df_group_uniq_array_if(e: &mut Emitter, call: &FunctionCall) -> ast::Expr {
+    if_combinator(e, call, df_group_uniq_array)
+}
+
+fn quantiles_if(e: &mut Emitter, call: &FunctionCall) -> ast::Expr {
+    if_combinator(e, call, quantiles)
+}
+
+// Strings.
+
+/// ClickHouse's `upper`/`lower` change ASCII letters only.
+fn ascii_case(e: &mut Emitter, call: &FunctionCall, to_upper: bool) -> ast::Expr {
+    let Some([s]) = scalar_args::<1>(e, call) else {
+        return or_null(None);
+    };
+    let (lower, upper) = ("abcdefghijklmnopqrstuvwxyz", "ABCDEFGHIJKLMNOPQRSTUVWXYZ");
+    let (from, to) = if to_upper {
+        (lower, upper)
+    } else {
+        (upper, lower)
+    };
+    let (from, to) = (string(e, from), string(e, to));
+    function("translate", vec![s, from, to])
+}
+
+fn df_upper_ascii(e: &mut Emitter, call: &FunctionCall) -> ast::Expr {
+    ascii_case(e, call, true)
+}
+
+fn df_lower_ascii(e: &mut Emitter, call: &FunctionCall) -> ast::Expr {
+    ascii_case(e, call, false)
+}
+
+/// `concat(a, b, …)` is NULL if any argument is: `||` (DataFusion's `concat` skips NULLs).
+fn df_concat(e: &mut Emitter, call: &FunctionCall) -> ast::Expr {
+    let ast::Expr::Function(f) = variadic(e, call, "concat") else {
+        return or_null(None);
+    };
+    let ast::FunctionArguments::List(list) = f.args else {
+        return or_null(None);
+    };
+    let mut args = list.args.into_iter().filter_map(|a| match a {
+        ast::FunctionArg::Unnamed(ast::FunctionArgExpr::Expr(x)) => Some(x),
+        _ => None,
+    });
+    let first = args.next().expect("at least one argument");
+    args.fold(first, |acc, x| ast::Expr::BinaryOp {
+        left: Box::new(operand(acc)),
+        op: ast::BinaryOperator::StringConcat,
+        right: Box::new(operand(x)),
+    })
+}
+
+/// StarRocks' `concat` is NULL if any argument is, as ClickHouse's.
+fn sr_concat(e: &mut Emitter, call: &FunctionCall) -> ast::Expr {
+    variadic(e, call, "concat")
+}
+
+/// `position(haystack, needle)`: a 1-based byte offset, 0 when absent. DataFusion's
+/// `strpos` counts characters; the bytes before the match give the byte offset.
+fn byte_position(h: ast::Expr, n: ast::Expr) -> ast::Expr {
+    let at = function("strpos", vec![h.clone(), n]);
+    let found = binary(at.clone(), ast::BinaryOperator::Eq, zero());
+    let before = function(
+        "left",
+        vec![h, binary(at, ast::BinaryOperator::Minus, number_text("1"))],
+    );
+    let bytes = binary(
+        function("octet_length", vec![before]),
+        ast::BinaryOperator::Plus,
+        number_text("1"),
+    );
+    case(vec![(found, zero())], bytes)
+}
+
+fn df_position(e: &mut Emitter, call: &FunctionCall) -> ast::Expr {
+    match scalar_args::<2>(e, call) {
+        Some([h, n]) => byte_position(h, n),
+        None => or_null(None),
+    }
+}
+
+/// `positionCaseInsensitive`: ASCII letters compare without case (bytes keep their
+/// offsets under ASCII case mapping).
+fn df_position_case_insensitive(e: &mut Emitter, call: &FunctionCall) -> ast::Expr {
+    let Some([h, n]) = scalar_args::<2>(e, call) else {
+        return or_null(None);
+    };
+    let fold = |e: &mut Emitter, x: ast::Expr| {
+        let from = string(e, "ABCDEFGHIJKLMNOPQRSTUVWXYZ");
+        let to = string(e, "abcdefghijklmnopqrstuvwxyz");
+        function("translate", vec![x, from, to])
+    };
+    let (h, n) = (fold(e, h), fold(e, n));
+    byte_position(h, n)
+}
+
+fn df_position_utf8(e: &mut Emitter, call: &FunctionCall) -> ast::Expr {
+    rename::<2>(e, call, "strpos")
+}
+
+fn trim_handler(e: &mut Emitter, call: &FunctionCall, name: &str) -> ast::Expr {
+    rename::<1>(e, call, name)
+}
+
+fn trim_left(e: &mut Emitter, call: &FunctionCall) -> ast::Expr {
+    trim_handler(e, call, "ltrim")
+}
+
+fn trim_right(e: &mut Emitter, call: &FunctionCall) -> ast::Expr {
+    trim_handler(e, call, "rtrim")
+}
+
+fn df_trim_both(e: &mut Emitter, call: &FunctionCall) -> ast::Expr {
+    trim_handler(e, call, "btrim")
+}
+
+fn sr_trim_both(e: &mut Emitter, call: &FunctionCall) -> ast::Expr {
+    trim_handler(e, call, "trim")
+}
+
+/// `splitByChar(sep, s)`: ClickHouse splits '' into [''], DataFusion into [].
+fn df_split_by_char(e: &mut Emitter, call: &FunctionCall) -> ast::Expr {
+    match literal_string(call.args.first()) {
+        Some(sep) if sep.len() == 1 => {}
+        _ => return e.reject("splitByChar with a separator other than one literal byte"),
+    }
+    let Some([sep, s]) = scalar_args::<2>(e, call) else {
+        return or_null(None);
+    };
+    let empty_string = string(e, "");
+    let is_empty = binary(s.clone(), ast::BinaryOperator::Eq, empty_string.clone());
+    case(
+        vec![(is_empty, function("make_array", vec![empty_string]))],
+        function("string_to_array", vec![s, sep]),
+    )
+}
+
+fn like_call(
+    e: &mut Emitter,
+    call: &FunctionCall,
+    negated: bool,
+    case_insensitive: bool,
+) -> ast::Expr {
+    let plain = call.params.is_empty() && call.over.is_none() && call.filter.is_none();
+    if call.args.len() != 2 || !plain {
+        return e.reject(format!(
+            "{} with {} argument(s)",
+            call.func.name(),
+            call.args.len()
+        ));
+    }
+    e.expr(&Expr::Like {
+        expr: Box::new(call.args[0].clone()),
+        pattern: Box::new(call.args[1].clone()),
+        negated,
+        case_insensitive,
+    })
+}
+
+fn like_fn(e: &mut Emitter, call: &FunctionCall) -> ast::Expr {
+    like_call(e, call, false, false)
+}
+
+fn not_like_fn(e: &mut Emitter, call: &FunctionCall) -> ast::Expr {
+    like_call(e, call, true, false)
+}
+
+fn ilike_fn(e: &mut Emitter, call: &FunctionCall) -> ast::Expr {
+    like_call(e, call, false, true)
+}
+
+fn not_ilike_fn(e: &mut Emitter, call: &FunctionCall) -> ast::Expr {
+    like_call(e, call, true, true)
+}
+
+/// Regular expressions in the subset where ClickHouse's re2 and the target's engine agree:
+/// no Perl classes (`\d`, `\w`, `\s`, `\b` are ASCII in re2, Unicode in Rust's regex), no
+/// flags or special groups (`(?…)`), ASCII only; the error names what is outside it.
+fn portable_regex(pattern: &str) -> Result<(), String> {
+    if !pattern.is_ascii() {
+        return Err("a non-ASCII regular expression".into());
+    }
+    let mut chars = pattern.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '\\' => match chars.next() {
+                Some(d) if "dDwWsSbBpPQEzAC".contains(d) || d.is_ascii_digit() => {
+                    return Err(format!("regular expression escape \\{d}"))
+                }
+                _ => {}
+            },
+            '(' if chars.peek() == Some(&'?') => return Err("regular expression group (?…)".into()),
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
+/// A pattern that cannot match the empty string (ClickHouse's replaceRegexp* skips empty
+/// matches; re2's and Rust's global replacement insert at them): no `*`, `?`, `{`, `|`,
+/// and something besides anchors and groups.
+fn never_empty(pattern: &str) -> bool {
+    !pattern.contains(['*', '?', '{', '|'])
+        && pattern
+            .replace("\\b", "")
+            .replace("\\B", "")
+            .chars()
+            .any(|c| !"^$()".contains(c))
+}
+
+fn regex_arg(e: &mut Emitter, call: &FunctionCall, index: usize, replacing: bool) -> bool {
+    let name = call.func.name().to_string();
+    let Some(pattern) = literal_string(call.args.get(index)) else {
+        e.reject(format!("{name} with a non-literal pattern"));
+        return false;
+    };
+    if let Err(construct) = portable_regex(pattern) {
+        e.reject(format!("{name} with {construct}"));
+        return false;
+    }
+    if replacing && !never_empty(pattern) {
+        e.reject(format!(
+            "{name} with a pattern that may match the empty string"
+        ));
+        return false;
+    }
+    true
+}
+
+fn df_match(e: &mut Emitter, call: &FunctionCall) -> ast::Expr {
+    if !regex_arg(e, call, 1, false) {
+        return or_null(None);
+    }
+    rename::<2>(e, call, "regexp_like")
+}
+
+fn sr_match(e: &mut Emitter, call: &FunctionCall) -> ast::Expr {
+    if !regex_arg(e, call, 1, false) {
+        return or_null(None);
+    }
+    rename::<2>(e, call, "regexp")
+}
+
+/// ClickHouse replacements refer to groups as `\0`–`\9`; Rust's regex as `${0}`–`${9}`,
+/// with `$` itself written `$$`.
+fn rust_replacement(text: &str) -> Option<String> {
+    let mut out = String::new();
+    let mut chars = text.chars();
+    while let Some(c) = chars.next() {
+        match c {
+            '\\' => match chars.next()? {
+                d @ '0'..='9' => out.push_str(&format!("${{{d}}}")),
+                '\\' => out.push('\\'),
+                _ => return None,
+            },
+            '$' => out.push_str("$$"),
+            c => out.push(c),
+        }
+    }
+    Some(out)
+}
+
+fn df_replace_regexp(e: &mut Emitter, call: &FunctionCall, all: bool) -> ast::Expr {
+    if !regex_arg(e, call, 1, true) {
+        return or_null(None);
+    }
+    let Some(replacement) = literal_string(call.args.get(2)).and_then(rust_replacement) else {
+        return e.reject(format!(
+            "{} with a non-literal or unusual replacement",
+            call.func.name()
+        ));
+    };
+    let Some([s, p, _]) = scalar_args::<3>(e, call) else {
+        return or_null(None);
+    };
+    let mut args = vec![s, p, string(e, &replacement)];
+    if all {
+        args.push(string(e, "g"));
+    }
+    function("regexp_replace", args)
+}
+
+fn df_replace_regexp_all(e: &mut Emitter, call: &FunctionCall) -> ast::Expr {
+    df_replace_regexp(e, call, true)
+}
+
+fn df_replace_regexp_one(e: &mut Emitter, call: &FunctionCall) -> ast::Expr {
+    df_replace_regexp(e, call, false)
+}
+
+/// StarRocks' `regexp_replace` replaces every match, with re2's `\N` references as
+/// ClickHouse writes them.
+fn sr_replace_regexp_all(e: &mut Emitter, call: &FunctionCall) -> ast::Expr {
+    if !regex_arg(e, call, 1, true) {
+        return or_null(None);
+    }
+    if literal_string(call.args.get(2))
+        .and_then(rust_replacement)
+        .is_none()
+    {
+        return e.reject(format!(
+            "{} with a non-literal or unusual replacement",
+            call.func.name()
+        ));
+    }
+    rename::<3>(e, call, "regexp_replace")
+}
+
+// Maps.
+
+fn map_keys(e: &mut Emitter, call: &FunctionCall) -> ast::Expr {
+    rename::<1>(e, call, "map_keys")
+}
+
+fn map_values(e: &mut Emitter, call: &FunctionCall) -> ast::Expr {
+    rename::<1>(e, call, "map_values")
+}
+
+fn df_map_contains(e: &mut Emitter, call: &FunctionCall) -> ast::Expr {
+    match scalar_args::<2>(e, call) {
+        Some([m, k]) => function("array_has", vec![function("map_keys", vec![m]), k]),
+        None => or_null(None),
+    }
+}
+
+fn sr_map_contains(e: &mut Emitter, call: &FunctionCall) -> ast::Expr {
+    match scalar_args::<2>(e, call) {
+        Some([m, k]) => function("array_contains", vec![function("map_keys", vec![m]), k]),
+        None => or_null(None),
+    }
+}
+
+/// ClickHouse `m['key']` of a map gives the value type's default when the key is absent.
+/// DataFusion gives NULL, so the default is supplied: `''`, which DataFusion cannot
+/// coerce to a number (a map of numbers fails to plan rather than answer wrongly). Other
+/// subscripts (array indexes, non-literal keys) and other targets are rejected.
+pub(super) fn clickhouse_subscript(e: &mut Emitter, expr: &Expr, index: &Expr) -> ast::Expr {
+    let absent = "subscript x[…] (ClickHouse gives a default value, not NULL, when absent)";
+    match (e.target, index) {
+        (Target::DataFusion, Expr::Literal(Literal::String(_))) => {
+            let element = ast::Expr::CompoundFieldAccess {
+                root: Box::new(operand(e.expr(expr))),
+                access_chain: vec![ast::AccessExpr::Subscript(ast::Subscript::Index {
+                    index: e.expr(index),
+                })],
+            };
+            let empty = string(e, "");
+            coalesce(element, empty)
+        }
+        _ => e.reject(absent),
+    }
+}
+
+/// `map(k1, v1, k2, v2, …)`: DataFusion's `map([keys], [values])`.
+fn df_map(e: &mut Emitter, call: &FunctionCall) -> ast::Expr {
+    if call.args.is_empty() || call.args.len() % 2 != 0 {
+        return e.reject("map with an odd number of arguments");
+    }
+    let ast::Expr::Function(f) = variadic(e, call, "map") else {
+        return or_null(None);
+    };
+    let ast::FunctionArguments::List(list) = f.args else {
+        return or_null(None);
+    };
+    let (mut keys, mut values) = (Vec::new(), Vec::new());
+    for (i, arg) in list.args.into_iter().enumerate() {
+        if let ast::FunctionArg::Unnamed(ast::FunctionArgExpr::Expr(x)) = arg {
+            if i % 2 == 0 {
+                keys.push(x)
+            } else {
+                values.push(x)
+            }
+        }
+    }
+    function(
+        "map",
+        vec![function("make_array", keys), function("make_array", values)],
+    )
+}
+
+// Unsigned and narrower conversions.
+
+/// `toUInt32(x)` / `toUInt64(x)`: DataFusion's unsigned casts truncate floats and parse
+/// strings as ClickHouse does; a negative value fails the cast where ClickHouse wraps it
+/// around (an error, never a different answer).
+fn df_unsigned(e: &mut Emitter, call: &FunctionCall, data_type: ast::DataType) -> ast::Expr {
+    match scalar_args::<1>(e, call) {
+        Some([x]) => ast::Expr::Cast {
+            kind: ast::CastKind::Cast,
+            expr: Box::new(x),
+            data_type,
+            format: None,
+        },
+        None => or_null(None),
+    }
+}
+
+fn df_to_uint32(e: &mut Emitter, call: &FunctionCall) -> ast::Expr {
+    df_unsigned(e, call, ast::DataType::IntUnsigned(None))
+}
+
+fn df_to_uint64(e: &mut Emitter, call: &FunctionCall) -> ast::Expr {
+    df_unsigned(e, call, ast::DataType::BigIntUnsigned(None))
+}
+
+fn to_int32_or_zero(e: &mut Emitter, call: &FunctionCall) -> ast::Expr {
+    or_null(try_cast(e, call, crate::ir::DataType::Int32).map(|x| coalesce(x, zero())))
+}
+
+fn to_int32_or_null(e: &mut Emitter, call: &FunctionCall) -> ast::Expr {
+    or_null(try_cast(e, call, crate::ir::DataType::Int32))
+}
+
+/// The DataFusion translations compute what ClickHouse computes: each expected value was
+/// read from ClickHouse 26.9 (chdb) for the same ClickHouse expression.
+#[cfg(test)]
+mod against_clickhouse_values {
+    use datafusion::arrow::util::display::array_value_to_string;
+    use datafusion::prelude::SessionContext;
+
+    use crate::emit::{translate, EmitContext, Target};
+    use crate::sql::DialectSetting;
+
+    const CASES: &[(&str, &str)] = &[
+        // dateDiff counts unit boundaries crossed, not elapsed units.
+        ("dateDiff('hour', toDateTime('2024-01-01 00:59:00'), toDateTime('2024-01-01 01:00:00'))", "1"),
+        ("dateDiff('minute', toDateTime('2024-01-01 00:00:59'), toDateTime('2024-01-01 00:01:00'))", "1"),
+        ("dateDiff('day', toDateTime('2024-01-01 23:59:59'), toDateTime('2024-01-02 00:00:00'))", "1"),
+        ("dateDiff('second', toDateTime64('2024-01-01 00:00:00.900', 3), toDateTime64('2024-01-01 00:00:01.100', 3))", "1"),
+        ("dateDiff('second', toDateTime64('2024-01-01 00:00:01.100', 3), toDateTime64('2024-01-01 00:00:00.900', 3))", "-1"),
+        ("dateDiff('month', toDate('2024-01-31'), toDate('2024-02-01'))", "1"),
+        ("dateDiff('week', toDate('2024-01-06'), toDate('2024-01-07'))", "0"),
+        ("dateDiff('week', toDate('2024-01-07'), toDate('2024-01-08'))", "1"),
+        ("dateDiff('quarter', toDate('2024-03-31'), toDate('2024-04-01'))", "1"),
+        ("dateDiff('year', toDate('2023-12-31'), toDate('2024-01-01'))", "1"),
+        // Monday = 1 … Sunday = 7.
+        ("toDayOfWeek(toDate('2024-01-07'))", "7"),
+        ("toDayOfWeek(toDate('2024-01-08'))", "1"),
+        ("toDayOfYear(toDate('2024-12-31'))", "366"),
+        ("toQuarter(toDate('2024-05-01'))", "2"),
+        ("toYYYYMM(toDateTime('2024-05-01 00:00:00'))", "202405"),
+        ("toDateTime(1748476800)", "2025-05-29T00:00:00"),
+        ("toUnixTimestamp(toDateTime64('2024-01-01 00:00:00.9', 3))", "1704067200"),
+        ("date_trunc('week', toDateTime('2024-01-07 10:00:00'))", "2024-01-01"),
+        ("date_trunc('hour', toDateTime('2024-01-07 10:59:00'))", "2024-01-07T10:00:00"),
+        ("addMonths(toDate('2024-01-31'), 1)", "2024-02-29"),
+        ("subtractWeeks(toDateTime('2024-01-15 00:00:00'), 2)", "2024-01-01T00:00:00"),
+        ("dateAdd(minute, 90, toDateTime('2024-01-01 00:00:00'))", "2024-01-01T01:30:00"),
+        ("dateSub(HOUR, 2, toDateTime('2024-01-01 00:00:00'))", "2023-12-31T22:00:00"),
+        (
+            "formatDateTime(toDateTime('2024-01-07 10:00:00'), '%Y-%m-%d %H:%i:%S %e %M %j %u %p %I %F %T')",
+            "2024-01-07 10:00:00 7 January 007 7 AM 10 2024-01-07 10:00:00",
+        ),
+        // Float ties to even; decimals and integers unchanged in kind.
+        ("round(0.125, 2)", "0.12"),
+        ("round(2.675, 2)", "2.68"),
+        ("round(0.135, 2)", "0.14"),
+        ("round(2.5)", "2"),
+        ("round(3.5)", "4"),
+        ("round(toInt64(9007199254740993))", "9007199254740993"),
+        ("intDiv(toInt64(-7), 2)", "-3"),
+        ("intDiv(7.9, 2)", "3"),
+        ("intDiv(-7, 2.5)", "-2"),
+        ("greatest(1, NULL, 3)", "3"),
+        ("least(2, NULL)", "2"),
+        // Strings: bytes, ASCII-only case mapping, NULL-propagating concat.
+        ("position('héllo', 'l')", "4"),
+        ("positionCaseInsensitive('ABC', 'b')", "2"),
+        ("upper('héllo')", "HéLLO"),
+        ("concat('a', NULL)", "NULL"),
+        ("replaceRegexpAll('abcb', 'b', '[\\\\0]')", "a[b]c[b]"),
+        ("replaceRegexpOne('abcb', '(b)', '<\\\\1>')", "a<b>cb"),
+        ("match('abc', '[a-c]')", "true"),
+        ("splitByChar(',', 'a,,b')", "[a, , b]"),
+        // Conversions: failed parses give 0 (OrZero), floats truncate.
+        ("toInt32OrZero('1.5')", "0"),
+        ("toInt32OrZero(' 12')", "0"),
+        ("toInt32OrZero('99999999999')", "0"),
+        ("toInt32OrZero('-5')", "-5"),
+        ("toInt32OrZero('+12')", "12"),
+        ("toInt32OrNull('12 ')", "NULL"),
+        ("toFloat64OrZero(' 1.5')", "0"),
+        ("toFloat64OrZero('1e3')", "1000"),
+        ("toInt64OrZero('-9223372036854775808')", "-9223372036854775808"),
+        ("toUInt32(1.9)", "1"),
+        ("toUInt64('12')", "12"),
+        // A missing map key reads as the value type's default.
+        ("map('env', 'prod')['zone']", ""),
+        ("map('env', 'prod')['env']", "prod"),
+    ];
+
+    async fn value(ctx: &SessionContext, clickhouse: &str) -> String {
+        let sql = translate(
+            clickhouse,
+            DialectSetting::ClickHouse,
+            Target::DataFusion,
+            &EmitContext::default(),
+        )
+        .unwrap_or_else(|e| panic!("{clickhouse}: {e}"));
+        let batches = ctx
+            .sql(&sql)
+            .await
+            .unwrap_or_else(|e| panic!("{sql}: {e}"))
+            .collect()
+            .await
+            .unwrap_or_else(|e| panic!("{sql}: {e}"));
+        let column = batches[0].column(0);
+        if column.is_null(0) {
+            "NULL".into()
+        } else {
+            array_value_to_string(column, 0).unwrap()
+        }
+    }
+
+    fn same(actual: &str, expected: &str) -> bool {
+        match (actual.parse::<f64>(), expected.parse::<f64>()) {
+            (Ok(a), Ok(b)) => a == b,
+            _ => actual == expected,
+        }
+    }
+
+    #[tokio::test]
+    async fn datafusion_translations_give_clickhouse_values() {
+        let ctx = SessionContext::new();
+        ctx.sql("CREATE TABLE nums AS SELECT * FROM (VALUES (1), (2), (3), (4), (5), (6), (7), (8), (9), (10)) AS v(n)")
+            .await
+            .unwrap()
+            .collect()
+            .await
+            .unwrap();
+        let mut failures = Vec::new();
+        for (expr, expected) in CASES {
+            let actual = value(&ctx, &format!("SELECT {expr} AS v")).await;
+            if !same(&actual, expected) {
+                failures.push(format!("{expr}: expected {expected}, got {actual}"));
+            }
+        }
+        // quantileExact picks the element at floor(level * n), no interpolation.
+        for (level, expected) in [
+            ("0.9", "10"),
+            ("0.5", "6"),
+            ("1", "10"),
+            ("0.05", "1"),
+            ("0", "1"),
+        ] {
+            let sql = format!("SELECT quantileExact({level})(n) AS v FROM nums");
+            let actual = value(&ctx, &sql).await;
+            if !same(&actual, expected) {
+                failures.push(format!("{sql}: expected {expected}, got {actual}"));
+            }
+        }
+        assert!(failures.is_empty(), "\n{}", failures.join("\n"));
     }
 }

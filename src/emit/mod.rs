@@ -1051,8 +1051,13 @@ impl Emitter<'_> {
             }),
             // ClickHouse reads a missing map key or an out-of-range index as the type's
             // default ('' or 0); the others give NULL.
+            Expr::Subscript { expr, index }
+                if self.flavor == Flavor::ClickHouse && self.target != Target::ClickHouse =>
+            {
+                functions::clickhouse_subscript(self, expr, index)
+            }
             Expr::Subscript { .. }
-                if (self.flavor == Flavor::ClickHouse) != (self.target == Target::ClickHouse) =>
+                if self.target == Target::ClickHouse && !self.passes_through() =>
             {
                 self.reject(
                     "subscript x[…] (ClickHouse gives a default value, not NULL, when absent)",

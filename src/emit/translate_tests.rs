@@ -14,6 +14,10 @@ const FIXTURES: &[(&str, &str)] = &[
         "postgres.txt",
         include_str!("../../fixtures/translate/postgres.txt"),
     ),
+    (
+        "functions.txt",
+        include_str!("../../fixtures/translate/functions.txt"),
+    ),
 ];
 
 /// One fixture block.
