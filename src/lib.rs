@@ -14,8 +14,10 @@ pub mod engine;
 pub mod error;
 pub mod frontend;
 pub mod ir;
+pub mod metrics;
 pub mod route;
 pub mod server;
+pub mod shadow;
 pub mod sql;
 
 pub use error::{Error, Result};
