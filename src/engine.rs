@@ -46,6 +46,7 @@ struct Routing {
     /// Table facts for emitting (FINAL dedup rules from `[tables.*] dedup`).
     emit_context: emit::EmitContext,
     shadow_permits: Arc<Semaphore>,
+    shadow_concurrency: usize,
     shadow_max_rows: usize,
 }
 
@@ -133,6 +134,12 @@ impl Engine {
 
     pub fn metrics(&self) -> &Metrics {
         &self.metrics
+    }
+
+    /// Shadow queries running or being compared now.
+    pub fn shadows_in_flight(&self) -> usize {
+        let routing = self.current();
+        routing.shadow_concurrency - routing.shadow_permits.available_permits()
     }
 
     /// Lowers and routes a parsed Postgres-flavoured query.
@@ -466,11 +473,13 @@ impl Routing {
                     shadow,
                 },
             );
-            for backend in std::iter::once(&route.backend).chain(&route.shadow) {
+            let primary = (&route.backend, &route.location);
+            let shadow = route.shadow.as_ref().map(|b| (b, route.shadow_location()));
+            for (backend, location) in std::iter::once(primary).chain(shadow) {
                 assigned
                     .entry(backend.clone())
                     .or_default()
-                    .push((table.clone(), route.location.clone()));
+                    .push((table.clone(), location.clone()));
             }
         }
         if config.data_dir.is_dir() {
@@ -535,6 +544,7 @@ impl Routing {
             routes,
             emit_context,
             shadow_permits: Arc::new(Semaphore::new(config.shadow_concurrency)),
+            shadow_concurrency: config.shadow_concurrency,
             shadow_max_rows: config.shadow_max_rows,
         })
     }

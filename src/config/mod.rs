@@ -140,11 +140,26 @@ pub struct TableConfig {
     /// Delta table location: a directory path (relative paths are taken from the
     /// config file's directory). Serves whichever of primary and shadow is Delta.
     pub location: Option<String>,
+    /// The shadow's Delta location when it differs from `location` (a copy of the
+    /// table elsewhere, e.g. moving from local disk to object storage).
+    #[serde(default)]
+    pub shadow_location: Option<String>,
     /// What ClickHouse's `FROM t FINAL` means for this table on a backend without FINAL:
     /// `dedup = "on_write"` or `dedup = { key = ["id"], version = "updated_at",
     /// is_deleted = "is_deleted" }` (see `emit::DedupRule`).
     #[serde(default)]
     pub dedup: Option<crate::emit::DedupRule>,
+}
+
+impl TableConfig {
+    /// Where the shadow reads a Delta table: `shadow_location`, else `location`.
+    pub fn shadow_location(&self) -> &Option<String> {
+        if self.shadow_location.is_some() {
+            &self.shadow_location
+        } else {
+            &self.location
+        }
+    }
 }
 
 fn default_listen() -> String {
@@ -219,9 +234,12 @@ impl Config {
             config.data_dir = base.join(&config.data_dir);
         }
         for table in config.tables.values_mut() {
-            if let Some(location) = &table.location {
-                if !location.contains("://") && Path::new(location).is_relative() {
-                    table.location = Some(base.join(location).display().to_string());
+            for location in [&mut table.location, &mut table.shadow_location]
+                .into_iter()
+                .flatten()
+            {
+                if !location.contains("://") && Path::new(location.as_str()).is_relative() {
+                    *location = base.join(location.as_str()).display().to_string();
                 }
             }
         }
@@ -241,16 +259,16 @@ impl Config {
         }
         for (name, table) in &self.tables {
             let fail = |what: String| Err(Error::Config(format!("table {name}: {what}")));
-            let mut roles = vec![("primary", &table.backend)];
-            roles.extend(table.shadow.iter().map(|s| ("shadow", s)));
-            for (role, backend) in roles {
+            let mut roles = vec![("primary", &table.backend, &table.location)];
+            roles.extend(table.shadow.iter().map(|s| ("shadow", s, table.shadow_location())));
+            for (role, backend, location) in roles {
                 match self.backends.get(backend) {
                     None => {
                         return fail(format!(
                             "{role} backend {backend:?} is not defined under [backends]"
                         ))
                     }
-                    Some(BackendConfig::Delta {}) if table.location.is_none() => {
+                    Some(BackendConfig::Delta {}) if location.is_none() => {
                         return fail(format!(
                             "{role} backend {backend:?} is Delta but the table has no location"
                         ))
@@ -263,6 +281,9 @@ impl Config {
                     "shadow backend {:?} is its primary too",
                     table.backend
                 ));
+            }
+            if table.shadow_location.is_some() && table.shadow.is_none() {
+                return fail("shadow_location is set but shadow is not".into());
             }
             match (table.shadow_sample, &table.shadow) {
                 (Some(_), None) => return fail("shadow_sample is set but shadow is not".into()),

@@ -276,11 +276,12 @@ impl Job {
         })
     }
 
+    /// Holds its permit to the end, so comparisons (and the rows they hold) are
+    /// bounded by the same semaphore as shadow queries.
     async fn run(self, primary: oneshot::Receiver<Captured>) {
         let started = Instant::now();
         let shadow = collect(&self.backend, &self.shadow_sql, self.max_rows).await;
         let took = started.elapsed();
-        drop(self.permit);
         let report = &self.report;
         let (key, query) = (&self.key, self.query.as_str());
         report.update(key, query, |stats| stats.shadow_latency.add(took));

@@ -9,6 +9,7 @@ mod clients;
 mod differential;
 mod psql;
 mod raw;
+mod routing;
 mod starrocks;
 mod support;
 mod wire;
