@@ -276,7 +276,7 @@ mod tests {
         let mixed = routes.route(&["a".into(), "c".into(), "d".into()]).unwrap();
         assert_eq!(
             mixed.shadow.to_string(),
-            "none (its tables' shadows differ: d on no shadow; a on lake; c on sr)"
+            "none (its tables' shadows differ: a on lake; d on no shadow; c on sr)"
         );
     }
 

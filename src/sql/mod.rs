@@ -341,6 +341,30 @@ mod tests {
     }
 
     #[test]
+    fn explain_route_wraps_the_statement() {
+        for flavor in [Flavor::ClickHouse, Flavor::Postgres] {
+            let statements = parse_as("  explain\n ROUTE SELECT 1 FROM t", flavor).unwrap();
+            let Statement::Explain {
+                options: Some(options),
+                statement,
+                ..
+            } = &statements[0]
+            else {
+                panic!("{statements:?}");
+            };
+            assert_eq!(options[0].name.value, "ROUTE");
+            assert_eq!(statement.to_string(), "SELECT 1 FROM t");
+        }
+        // Positions of errors stay those of the client's text.
+        let Err(Error::Syntax { position, .. }) = parse_as("EXPLAIN ROUTE SELEC 1", Flavor::Postgres)
+        else {
+            panic!("parsed")
+        };
+        assert_eq!(position, Some(15));
+        assert!(explain_route("EXPLAIN routes").is_none());
+    }
+
+    #[test]
     fn syntax_errors_carry_postgres_positions() {
         let cases: &[(&str, usize, &str)] = &[
             ("SELECT a FROM t WHERE a = = 1", 27, "found: ="),

@@ -169,7 +169,7 @@ async fn serve(toml: &str) -> SocketAddr {
 }
 
 /// Accepts connections and never answers: a ClickHouse that hangs.
-pub async fn silent_server() -> SocketAddr {
+async fn silent_server() -> SocketAddr {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .expect("bind");
