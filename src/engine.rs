@@ -240,9 +240,7 @@ impl Engine {
         let Shadow::Run(ShadowRoute { backend, sample }) = &route.shadow else {
             return None;
         };
-        let tick = self.shadow_tick.fetch_add(1, Ordering::Relaxed) as f64;
-        // Exactly `sample` of the queries, evenly spread.
-        if ((tick + 1.0) * sample).floor() <= (tick * sample).floor() {
+        if !shadow::sampled(self.shadow_tick.fetch_add(1, Ordering::Relaxed), *sample) {
             return None;
         }
         let shadow = routing.backends.get(backend)?.backend.clone();
@@ -266,7 +264,8 @@ impl Engine {
             }
         };
         let Ok(permit) = routing.shadow_permits.clone().try_acquire_owned() else {
-            self.report.record(&key, &normalized, Outcome::Skipped, None);
+            self.report
+                .record(&key, &normalized, Outcome::Skipped, None);
             return None;
         };
         Some(shadow::Job {
@@ -339,7 +338,9 @@ impl Engine {
     pub fn shadow_report_batch(&self) -> Result<RecordBatch> {
         let rows = self.report.snapshot();
         let text = |f: &dyn Fn(&shadow::Key, &shadow::Stats) -> String| -> ArrayRef {
-            Arc::new(StringArray::from_iter_values(rows.iter().map(|(k, s)| f(k, s))))
+            Arc::new(StringArray::from_iter_values(
+                rows.iter().map(|(k, s)| f(k, s)),
+            ))
         };
         let count = |outcome: Outcome| -> ArrayRef {
             Arc::new(Int64Array::from_iter_values(
@@ -347,7 +348,9 @@ impl Engine {
             ))
         };
         let ms = |f: &dyn Fn(&shadow::Stats) -> f64| -> ArrayRef {
-            Arc::new(Float64Array::from_iter_values(rows.iter().map(|(_, s)| f(s))))
+            Arc::new(Float64Array::from_iter_values(
+                rows.iter().map(|(_, s)| f(s)),
+            ))
         };
         let avg = |l: &shadow::Latency| {
             if l.count == 0 {
@@ -578,9 +581,9 @@ async fn open(name: &str, settings: BackendSettings) -> Result<Opened> {
             dedup_on_write = opened.dedup_on_write_tables();
             Arc::new(opened)
         }
-        BackendConfig::Clickhouse(clickhouse) => Arc::new(
-            crate::backend::clickhouse::ClickHouseBackend::open(name, clickhouse).await?,
-        ),
+        BackendConfig::Clickhouse(clickhouse) => {
+            Arc::new(crate::backend::clickhouse::ClickHouseBackend::open(name, clickhouse).await?)
+        }
     };
     Ok(Opened {
         backend,

@@ -158,7 +158,10 @@ async fn serve(args: ServeArgs) -> switchyard::Result<()> {
         let listener = tokio::net::TcpListener::bind(metrics).await.map_err(|e| {
             switchyard::Error::Config(format!("cannot listen on {metrics} for metrics: {e}"))
         })?;
-        tracing::info!("Prometheus metrics at http://{}/metrics", listener.local_addr()?);
+        tracing::info!(
+            "Prometheus metrics at http://{}/metrics",
+            listener.local_addr()?
+        );
         tokio::spawn(switchyard::metrics::serve(listener, engine.clone()));
     }
     let file = args.config.clone();

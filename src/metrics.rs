@@ -54,7 +54,11 @@ pub fn render(engine: &Engine) -> String {
          # TYPE switchyard_queries_total counter"
     );
     for (backend, (total, _)) in &queries {
-        let _ = writeln!(out, "switchyard_queries_total{{backend=\"{}\"}} {total}", label(backend));
+        let _ = writeln!(
+            out,
+            "switchyard_queries_total{{backend=\"{}\"}} {total}",
+            label(backend)
+        );
     }
     let _ = writeln!(
         out,

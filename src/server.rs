@@ -102,10 +102,11 @@ pub async fn watch_config(
     engine: Arc<Engine>,
     poll: Duration,
 ) {
-    let mut hangup =
-        tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()).ok();
+    let mut hangup = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()).ok();
     let modified = |file: &Option<PathBuf>| -> Option<SystemTime> {
-        std::fs::metadata(file.as_ref()?).and_then(|m| m.modified()).ok()
+        std::fs::metadata(file.as_ref()?)
+            .and_then(|m| m.modified())
+            .ok()
     };
     let mut seen = modified(&file);
     let mut tick = tokio::time::interval(poll);
@@ -126,9 +127,15 @@ pub async fn watch_config(
         let outcome = match load() {
             Ok(config) => {
                 if let Some(running) = &running {
-                    if (&running.listen, running.max_connections, &running.metrics_listen)
-                        != (&config.listen, config.max_connections, &config.metrics_listen)
-                    {
+                    if (
+                        &running.listen,
+                        running.max_connections,
+                        &running.metrics_listen,
+                    ) != (
+                        &config.listen,
+                        config.max_connections,
+                        &config.metrics_listen,
+                    ) {
                         tracing::warn!(
                             "listen, max_connections and metrics_listen take effect on restart only"
                         );

@@ -229,8 +229,9 @@ impl Catalog {
             // `switchyard.shadow_report`, `switchyard.routes`: switchyard's own tables.
             let own_table = n == switchyard::SCHEMA
                 && is(i + 1, Token::Period)
-                && word(i + 2)
-                    .is_some_and(|t| switchyard::TABLES.contains(&t.value.to_ascii_lowercase().as_str()));
+                && word(i + 2).is_some_and(|t| {
+                    switchyard::TABLES.contains(&t.value.to_ascii_lowercase().as_str())
+                });
             let marks_catalog = own_table
                 || n == "pg_catalog"
                 || n == "information_schema"

@@ -260,7 +260,12 @@ impl Config {
         for (name, table) in &self.tables {
             let fail = |what: String| Err(Error::Config(format!("table {name}: {what}")));
             let mut roles = vec![("primary", &table.backend, &table.location)];
-            roles.extend(table.shadow.iter().map(|s| ("shadow", s, table.shadow_location())));
+            roles.extend(
+                table
+                    .shadow
+                    .iter()
+                    .map(|s| ("shadow", s, table.shadow_location())),
+            );
             for (role, backend, location) in roles {
                 match self.backends.get(backend) {
                     None => {
@@ -352,10 +357,14 @@ mod tests {
             let mut config = Config::from_toml(&text).unwrap();
             config.validate().map_err(|e| e.to_string())
         };
-        check("primary = \"ch\"\nshadow = \"local\"\nlocation = \"/x\"\nshadow_sample = 0.5").unwrap();
+        check("primary = \"ch\"\nshadow = \"local\"\nlocation = \"/x\"\nshadow_sample = 0.5")
+            .unwrap();
         for (table, needle) in [
             ("primary = \"ch\"\nshadow = \"local\"", "no location"),
-            ("primary = \"ch\"\nshadow = \"nope\"", "\"nope\" is not defined"),
+            (
+                "primary = \"ch\"\nshadow = \"nope\"",
+                "\"nope\" is not defined",
+            ),
             ("primary = \"ch\"\nshadow = \"ch\"", "its primary too"),
             ("primary = \"ch\"\nshadow_sample = 0.5", "shadow is not"),
             (
@@ -364,7 +373,10 @@ mod tests {
             ),
         ] {
             let err = check(table).unwrap_err();
-            assert!(err.contains("table t") && err.contains(needle), "{table}: {err}");
+            assert!(
+                err.contains("table t") && err.contains(needle),
+                "{table}: {err}"
+            );
         }
     }
 }

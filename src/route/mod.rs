@@ -169,10 +169,7 @@ impl RoutingTable {
                     .into_iter()
                     .map(|(shadow, tables)| (shadow.unwrap_or("no shadow"), tables))
                     .collect();
-                Shadow::Skip(format!(
-                    "its tables' shadows differ: {}",
-                    spread(&named)
-                ))
+                Shadow::Skip(format!("its tables' shadows differ: {}", spread(&named)))
             }
         };
         Ok(Route {

@@ -154,9 +154,9 @@ pub fn column_cells(array: &ArrayRef) -> Vec<Cell> {
                             .values()
                             .iter()
                             .map(|v| match chrono::DateTime::from_timestamp_micros(*v) {
-                                Some(t) => cell(Some(
-                                    &t.format("%Y-%m-%d %H:%M:%S%.6f").to_string(),
-                                )),
+                                Some(t) => {
+                                    cell(Some(&t.format("%Y-%m-%d %H:%M:%S%.6f").to_string()))
+                                }
                                 None => Cell::Number(*v as f64),
                             })
                             .collect(),
@@ -169,21 +169,20 @@ pub fn column_cells(array: &ArrayRef) -> Vec<Cell> {
             Ok(plain) => column_cells(&plain),
             Err(_) => text_cells(array),
         },
-        DataType::List(_) | DataType::LargeList(_) | DataType::FixedSizeList(_, _) => {
-            (0..array.len())
-                .map(|i| {
-                    if array.is_null(i) {
-                        return Cell::Null;
-                    }
-                    let items = match data_type {
-                        DataType::List(_) => array.as_list::<i32>().value(i),
-                        DataType::LargeList(_) => array.as_list::<i64>().value(i),
-                        _ => array.as_fixed_size_list().value(i),
-                    };
-                    Cell::List(column_cells(&items))
-                })
-                .collect()
-        }
+        DataType::List(_) | DataType::LargeList(_) | DataType::FixedSizeList(_, _) => (0..array
+            .len())
+            .map(|i| {
+                if array.is_null(i) {
+                    return Cell::Null;
+                }
+                let items = match data_type {
+                    DataType::List(_) => array.as_list::<i32>().value(i),
+                    DataType::LargeList(_) => array.as_list::<i64>().value(i),
+                    _ => array.as_fixed_size_list().value(i),
+                };
+                Cell::List(column_cells(&items))
+            })
+            .collect(),
         _ => text_cells(array),
     }
 }
@@ -262,8 +261,9 @@ pub fn compare(expected: &Rows, actual: &Rows, tolerance: Tolerance) -> Result<(
         expected.sort_by_cached_key(|r| sort_key(r));
         actual.sort_by_cached_key(|r| sort_key(r));
     }
-    let row_matches =
-        |e: &Row, a: &Row| e.len() == a.len() && e.iter().zip(a).all(|(x, y)| same(x, y, tolerance.relative));
+    let row_matches = |e: &Row, a: &Row| {
+        e.len() == a.len() && e.iter().zip(a).all(|(x, y)| same(x, y, tolerance.relative))
+    };
     let differing: Vec<usize> = (0..expected.len().max(actual.len()))
         .filter(|&i| match (expected.get(i), actual.get(i)) {
             (Some(e), Some(a)) => !row_matches(e, a),
@@ -345,11 +345,16 @@ mod tests {
         ]);
         let delta = batch(vec![
             Arc::new(Int64Array::from(vec![1, 3])),
-            Arc::new(TimestampSecondArray::from(vec![0, 1_700_000_000]).with_timezone("Asia/Tokyo")),
+            Arc::new(
+                TimestampSecondArray::from(vec![0, 1_700_000_000]).with_timezone("Asia/Tokyo"),
+            ),
             Arc::new(StringArray::from(vec!["a", "b"])),
             Arc::new(Float64Array::from(vec![0.0, 1.25])),
         ]);
-        let (a, b) = (rows_from_batches(&[clickhouse]), rows_from_batches(&[delta]));
+        let (a, b) = (
+            rows_from_batches(&[clickhouse]),
+            rows_from_batches(&[delta]),
+        );
         // Half a second apart: timestamps are instants, not rounded.
         let err = compare(&a, &b, EXACT).unwrap_err();
         assert!(err.message.contains("column 1"), "{err}");

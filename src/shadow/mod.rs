@@ -200,6 +200,13 @@ pub fn fingerprint(sql: &str, target: Target) -> (String, String) {
     (format!("{hash:016x}"), normalized)
 }
 
+/// Whether the `tick`-th query considered is shadowed at rate `sample`: exactly that
+/// share of queries, evenly spread (no randomness to make tests flaky).
+pub fn sampled(tick: u64, sample: f64) -> bool {
+    let tick = tick as f64;
+    ((tick + 1.0) * sample).floor() > (tick * sample).floor()
+}
+
 /// ClickHouse aggregates whose answers are estimates, with the relative error a
 /// shadow comparison allows for a query using them. Another engine's estimate (or
 /// exact answer) differs by up to about that much.
@@ -388,5 +395,58 @@ impl Stream for Tee {
             Poll::Pending => {}
         }
         polled
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fingerprints_ignore_literals_and_spacing() {
+        let (a, text) = fingerprint(
+            "SELECT n FROM t WHERE n > 1 AND s = 'x\\'y'  LIMIT 10",
+            Target::ClickHouse,
+        );
+        let (b, _) = fingerprint(
+            "SELECT n FROM t WHERE n > 42 AND s = 'z' LIMIT 5",
+            Target::ClickHouse,
+        );
+        let (c, _) = fingerprint(
+            "SELECT n FROM t WHERE n < 1 AND s = 'x' LIMIT 10",
+            Target::ClickHouse,
+        );
+        assert_eq!(text, "SELECT n FROM t WHERE n > ? AND s = ? LIMIT ?");
+        assert_eq!(a, b);
+        assert_ne!(a, c);
+        assert_eq!(a.len(), 16);
+    }
+
+    #[test]
+    fn sampling_takes_exactly_the_share_asked() {
+        let taken = |sample| (0..1000).filter(|&t| sampled(t, sample)).count();
+        assert_eq!(taken(1.0), 1000);
+        assert_eq!(taken(0.0), 0);
+        assert_eq!(taken(0.25), 250);
+        assert!(!sampled(0, 0.5) && sampled(1, 0.5));
+    }
+
+    #[test]
+    fn approximate_aggregates_loosen_the_tolerance() {
+        let query = |sql: &str| {
+            let statement = crate::sql::parse_as(sql, ir::Flavor::ClickHouse)
+                .unwrap()
+                .remove(0);
+            let sqlparser::ast::Statement::Query(query) = statement else {
+                panic!("{sql}")
+            };
+            crate::sql::lower_query_as(&query, ir::Flavor::ClickHouse).unwrap()
+        };
+        let exact = tolerance(&query("SELECT model, count() FROM t GROUP BY model"));
+        assert_eq!((exact.relative, exact.ordered), (1e-9, false));
+        let approx = tolerance(&query(
+            "SELECT model, quantile(0.9)(latency_ms) FROM t GROUP BY model ORDER BY model",
+        ));
+        assert_eq!((approx.relative, approx.ordered), (0.2, true));
     }
 }

@@ -356,7 +356,8 @@ mod tests {
             assert_eq!(statement.to_string(), "SELECT 1 FROM t");
         }
         // Positions of errors stay those of the client's text.
-        let Err(Error::Syntax { position, .. }) = parse_as("EXPLAIN ROUTE SELEC 1", Flavor::Postgres)
+        let Err(Error::Syntax { position, .. }) =
+            parse_as("EXPLAIN ROUTE SELEC 1", Flavor::Postgres)
         else {
             panic!("parsed")
         };

@@ -95,7 +95,10 @@ async fn value(client: &tokio_postgres::Client, sql: &str) -> String {
 async fn shadows_settle(engine: &Engine) {
     let deadline = Instant::now() + Duration::from_secs(60);
     while engine.shadows_in_flight() > 0 {
-        assert!(Instant::now() < deadline, "shadows still running after 60 s");
+        assert!(
+            Instant::now() < deadline,
+            "shadows still running after 60 s"
+        );
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
 }
@@ -166,11 +169,21 @@ async fn show_routes_and_explain_route() {
             some("key (request_id, metric)"),
         ],
         vec![some("llm_requests"), some("local"), None, None, None],
-        vec![some("probe"), some("local"), some("lake"), some("0.5"), None],
+        vec![
+            some("probe"),
+            some("local"),
+            some("lake"),
+            some("0.5"),
+            None,
+        ],
     ];
     assert_eq!(rows(&client, "SHOW switchyard.routes").await, expected);
     assert_eq!(
-        rows(&client, "SELECT * FROM switchyard.routes ORDER BY \"table\"").await,
+        rows(
+            &client,
+            "SELECT * FROM switchyard.routes ORDER BY \"table\""
+        )
+        .await,
         expected
     );
 
@@ -180,10 +193,19 @@ async fn show_routes_and_explain_route() {
         .map(|r| r[0].clone().unwrap())
         .collect();
     assert_eq!(plan[0], "primary: local (holds probe)");
-    assert_eq!(plan[1], "table probe: primary local, shadow lake (sample 0.5)");
+    assert_eq!(
+        plan[1],
+        "table probe: primary local, shadow lake (sample 0.5)"
+    );
     assert_eq!(plan[2], "shadow: lake (sample 0.5)");
-    assert!(plan[3].starts_with("primary sql: SELECT count(*)"), "{plan:?}");
-    assert!(plan[4].starts_with("shadow sql: SELECT count(*)"), "{plan:?}");
+    assert!(
+        plan[3].starts_with("primary sql: SELECT count(*)"),
+        "{plan:?}"
+    );
+    assert!(
+        plan[4].starts_with("shadow sql: SELECT count(*)"),
+        "{plan:?}"
+    );
 
     // A join whose tables do not share a shadow runs unshadowed, and says why.
     let plan = rows(
@@ -255,7 +277,10 @@ async fn shadow_reads_are_compared_in_the_background() {
         "{filtered:?}"
     );
     assert_eq!(count(row("< ?"), "equal"), 1);
-    assert_eq!((filtered["primary"].as_str(), filtered["shadow"].as_str()), ("local", "lake"));
+    assert_eq!(
+        (filtered["primary"].as_str(), filtered["shadow"].as_str()),
+        ("local", "lake")
+    );
     assert!(filtered["shadow_ms_max"].parse::<f64>().unwrap() > 0.0);
 
     // Prometheus exposition.
@@ -264,15 +289,23 @@ async fn shadow_reads_are_compared_in_the_background() {
     tokio::spawn(switchyard::metrics::serve(listener, served.engine.clone()));
     let body = http_get(metrics_addr, "/metrics").await;
     assert!(body.starts_with("HTTP/1.1 200 OK"), "{body}");
-    assert!(body.contains("switchyard_queries_total{backend=\"local\"} 5"), "{body}");
-    assert!(body.contains("switchyard_query_errors_total{backend=\"local\"} 0"), "{body}");
+    assert!(
+        body.contains("switchyard_queries_total{backend=\"local\"} 5"),
+        "{body}"
+    );
+    assert!(
+        body.contains("switchyard_query_errors_total{backend=\"local\"} 0"),
+        "{body}"
+    );
     let differ = format!(
         "switchyard_shadow_queries_total{{fingerprint=\"{}\",primary=\"local\",shadow=\"lake\",outcome=\"differ\"}} 2",
         filtered["fingerprint"]
     );
     assert!(body.contains(&differ), "{body}");
     assert!(body.contains("switchyard_shadow_latency_seconds_count{fingerprint="));
-    assert!(http_get(metrics_addr, "/other").await.starts_with("HTTP/1.1 404"));
+    assert!(http_get(metrics_addr, "/other")
+        .await
+        .starts_with("HTTP/1.1 404"));
 }
 
 async fn http_get(addr: SocketAddr, path: &str) -> String {
@@ -320,7 +353,9 @@ location = {feedback:?}
     let served = serve(&dir, &toml, None).await;
     let client = connect(served.addr).await;
     // A shadow that fails: the client gets its rows.
-    assert!(!value(&client, "SELECT count(*) FROM llm_feedback").await.is_empty());
+    assert!(!value(&client, "SELECT count(*) FROM llm_feedback")
+        .await
+        .is_empty());
     shadows_settle(&served.engine).await;
     // A slow shadow holds the only slot; the client never waits for it.
     let slow = "SELECT count(*) FROM probe AS x, probe AS y WHERE x.n <> y.n";
@@ -328,14 +363,22 @@ location = {feedback:?}
     for _ in 0..3 {
         assert_eq!(value(&client, slow).await, "6");
     }
-    assert_eq!(served.engine.shadows_in_flight(), 1, "{:?}", started.elapsed());
+    assert_eq!(
+        served.engine.shadows_in_flight(),
+        1,
+        "{:?}",
+        started.elapsed()
+    );
     let report = report(&client).await;
     let row = |shadow: &str| report.iter().find(|r| r["shadow"] == shadow).unwrap();
     assert_eq!(count(row("down"), "error"), 1, "{report:?}");
     assert!(row("down")["last_detail"].contains("down"), "{report:?}");
     // The first runs (slowly); the next two find no free slot and are skipped.
     assert_eq!(count(row("lake"), "skipped"), 2, "{report:?}");
-    assert_eq!(count(row("lake"), "equal") + count(row("lake"), "differ"), 0);
+    assert_eq!(
+        count(row("lake"), "equal") + count(row("lake"), "differ"),
+        0
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -380,7 +423,10 @@ async fn reload_swaps_routes_under_open_connections() {
     std::fs::write(&served.config, config("lake", &b, "lake")).unwrap();
     wait_for(&client, "SELECT sum(n) FROM probe", "7").await;
     let routes = rows(&client, "SHOW switchyard.routes").await;
-    assert!(routes.iter().all(|r| r[1].as_deref() == Some("lake")), "{routes:?}");
+    assert!(
+        routes.iter().all(|r| r[1].as_deref() == Some("lake")),
+        "{routes:?}"
+    );
     // Prepared before the reload, executed after: routed anew.
     let sum: i64 = client.query_one(&prepared, &[]).await.unwrap().get(0);
     assert_eq!(sum, 7);
@@ -390,7 +436,10 @@ async fn reload_swaps_routes_under_open_connections() {
         streamed += 1;
     }
     assert_eq!(streamed, crate::support::DEMO_ROWS);
-    assert_eq!(value(&streaming, "SELECT count(*) FROM llm_requests").await, "20000");
+    assert_eq!(
+        value(&streaming, "SELECT count(*) FROM llm_requests").await,
+        "20000"
+    );
 
     // A broken file is refused; the running routing stays.
     std::fs::write(&served.config, config("nowhere", &a, "lake")).unwrap();
@@ -409,7 +458,10 @@ async fn wait_for(client: &tokio_postgres::Client, sql: &str, expected: &str) {
         if got == expected {
             return;
         }
-        assert!(Instant::now() < deadline, "{sql}: still {got}, not {expected}");
+        assert!(
+            Instant::now() < deadline,
+            "{sql}: still {got}, not {expected}"
+        );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
@@ -463,7 +515,15 @@ async fn clickhouse_to_delta_shadow_cutover_and_rollback() {
         "shadow report over {} corpus queries ({answered} answered by ClickHouse):",
         cases.len()
     );
-    for outcome in ["equal", "differ", "error", "rejected", "skipped", "incomplete", "too_large"] {
+    for outcome in [
+        "equal",
+        "differ",
+        "error",
+        "rejected",
+        "skipped",
+        "incomplete",
+        "too_large",
+    ] {
         summary.push_str(&format!(" {outcome} {}", total(outcome)));
     }
     for row in &report {
@@ -481,12 +541,18 @@ async fn clickhouse_to_delta_shadow_cutover_and_rollback() {
     assert_eq!(total("differ"), 0, "{summary}");
     assert_eq!(total("skipped") + total("incomplete"), 0, "{summary}");
     assert!(total("equal") >= 80, "{summary}");
-    assert!(total("rejected") > 0, "the corpus has queries Delta refuses: {summary}");
+    assert!(
+        total("rejected") > 0,
+        "the corpus has queries Delta refuses: {summary}"
+    );
 
     // 2. A planted difference: the shadow's llm_feedback has one value changed.
     served
         .engine
-        .reload(&load_text(&dir, &config("ch", "lake", &planted.display().to_string())))
+        .reload(&load_text(
+            &dir,
+            &config("ch", "lake", &planted.display().to_string()),
+        ))
         .await
         .expect("reload");
     let probe = format!(
@@ -510,17 +576,31 @@ async fn clickhouse_to_delta_shadow_cutover_and_rollback() {
     rows(&client, clickhouse_only).await;
     served
         .engine
-        .reload(&load_text(&dir, &config("lake", "ch", &location("llm_feedback"))))
+        .reload(&load_text(
+            &dir,
+            &config("lake", "ch", &location("llm_feedback")),
+        ))
         .await
         .expect("cutover");
-    let lake_before = served.engine.metrics().queries().get("lake").map_or(0, |q| q.0);
+    let lake_before = served
+        .engine
+        .metrics()
+        .queries()
+        .get("lake")
+        .map_or(0, |q| q.0);
     let err = client.simple_query(clickhouse_only).await.unwrap_err();
     assert_eq!(sqlstate(&err), "0A000", "{err}");
-    assert_eq!(value(&client, "SELECT count(*) FROM llm_requests").await, "20000");
+    assert_eq!(
+        value(&client, "SELECT count(*) FROM llm_requests").await,
+        "20000"
+    );
     assert!(served.engine.metrics().queries()["lake"].0 > lake_before);
     served
         .engine
-        .reload(&load_text(&dir, &config("ch", "lake", &location("llm_feedback"))))
+        .reload(&load_text(
+            &dir,
+            &config("ch", "lake", &location("llm_feedback")),
+        ))
         .await
         .expect("rollback");
     assert_eq!(rows(&client, clickhouse_only).await.len(), 1);
@@ -553,11 +633,8 @@ async fn plant_difference(from: &Path, to: &Path) -> String {
         .await
         .expect("read");
     let schema = result.schema.clone();
-    let batches: Vec<arrow::record_batch::RecordBatch> = result
-        .batches
-        .map(|b| b.expect("batch"))
-        .collect()
-        .await;
+    let batches: Vec<arrow::record_batch::RecordBatch> =
+        result.batches.map(|b| b.expect("batch")).collect().await;
     // Delta's writer wants plain strings where DataFusion reads string views.
     let fields: Vec<arrow::datatypes::Field> = schema
         .fields()
@@ -594,8 +671,8 @@ async fn plant_difference(from: &Path, to: &Path) -> String {
         if changed.is_none() && batch.num_rows() > 0 {
             let id = schema.index_of("request_id").unwrap();
             let value = schema.index_of("value").unwrap();
-            let ids = arrow::compute::cast(&columns[id], &arrow::datatypes::DataType::Utf8)
-                .unwrap();
+            let ids =
+                arrow::compute::cast(&columns[id], &arrow::datatypes::DataType::Utf8).unwrap();
             changed = Some(ids.as_string::<i32>().value(0).to_owned());
             let values = columns[value].as_primitive::<arrow::datatypes::Float64Type>();
             let planted: Float64Array = (0..values.len())
