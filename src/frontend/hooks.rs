@@ -1,6 +1,7 @@
 //! Statements the frontend answers itself, before any planning: SET/SHOW/RESET,
-//! transaction control, DISCARD, EXPLAIN (and `EXPLAIN ROUTE`), `SHOW switchyard.routes`. switchyard is read-only and stateless
-//! across connections, so transactions only track the status clients expect.
+//! transaction control, DISCARD, EXPLAIN and `EXPLAIN ROUTE`, `SHOW switchyard.routes`.
+//! switchyard is read-only and stateless across connections, so transactions only
+//! track the status clients expect.
 
 use std::sync::Arc;
 

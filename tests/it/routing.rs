@@ -450,6 +450,32 @@ async fn reload_swaps_routes_under_open_connections() {
     wait_for(&client, "SELECT sum(n) FROM probe", "6").await;
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sighup_reloads_the_configuration() {
+    let dir = scratch("sighup");
+    let (a, b) = probes(&dir).await;
+    let config = |at: &str| {
+        format!(
+            "data_dir = {empty:?}\n[tables.probe]\nprimary = \"local\"\nlocation = {at:?}\n",
+            empty = dir.join("empty").display().to_string(),
+        )
+    };
+    // Polling the file hourly: only the signal can bring the change in time.
+    let served = serve(&dir, &config(&a), Some(Duration::from_secs(3600))).await;
+    let client = connect(served.addr).await;
+    assert_eq!(value(&client, "SELECT sum(n) FROM probe").await, "6");
+    // The watcher installs its SIGHUP handler when first polled; give it that moment
+    // (an unhandled SIGHUP would end the test process).
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    std::fs::write(&served.config, config(&b)).unwrap();
+    let status = std::process::Command::new("kill")
+        .args(["-HUP", &std::process::id().to_string()])
+        .status()
+        .expect("kill");
+    assert!(status.success());
+    wait_for(&client, "SELECT sum(n) FROM probe", "7").await;
+}
+
 /// Polls `sql` until it answers `expected` (a reload landing), for up to 10 s.
 async fn wait_for(client: &tokio_postgres::Client, sql: &str, expected: &str) {
     let deadline = Instant::now() + Duration::from_secs(10);
