@@ -7,12 +7,14 @@
 //! behind an `RwLock<Arc<…>>`; `reload` builds the next generation from a new config
 //! (reusing backends whose settings did not change) and swaps it in whole. A query in
 //! flight keeps the generation it started on; a prepared statement made on an older
-//! generation is routed again when executed, so it follows a cutover.
+//! generation is routed again when executed, so it follows a cutover. `watch_config`
+//! reloads on SIGHUP and on config-file changes.
 
 use std::collections::BTreeMap;
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
-use std::time::Instant;
+use std::time::{Duration, Instant, SystemTime};
 
 use arrow::array::{ArrayRef, Float64Array, Int64Array, StringArray};
 use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
@@ -590,6 +592,65 @@ async fn open(name: &str, settings: BackendSettings) -> Result<Opened> {
         settings,
         dedup_on_write,
     })
+}
+
+/// Reloads the configuration on SIGHUP and whenever `file`'s modification time
+/// changes (checked every `poll`). `load` reads the configuration as at start
+/// (file, environment, flags). A configuration that fails to load or validate, or
+/// whose backends do not open, is logged and the running one kept. Runs forever.
+pub async fn watch_config(
+    file: Option<PathBuf>,
+    load: impl Fn() -> crate::Result<Config>,
+    engine: Arc<Engine>,
+    poll: Duration,
+) {
+    let mut hangup = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()).ok();
+    let modified = |file: &Option<PathBuf>| -> Option<SystemTime> {
+        std::fs::metadata(file.as_ref()?)
+            .and_then(|m| m.modified())
+            .ok()
+    };
+    let mut seen = modified(&file);
+    let mut tick = tokio::time::interval(poll);
+    let running = load().ok();
+    loop {
+        let why = tokio::select! {
+            Some(()) = async { hangup.as_mut()?.recv().await } => "SIGHUP",
+            _ = tick.tick() => {
+                let now = modified(&file);
+                if now == seen {
+                    continue;
+                }
+                seen = now;
+                "configuration file changed"
+            }
+        };
+        tracing::info!("{why}: reloading the configuration");
+        let outcome = match load() {
+            Ok(config) => {
+                if let Some(running) = &running {
+                    if (
+                        &running.listen,
+                        running.max_connections,
+                        &running.metrics_listen,
+                    ) != (
+                        &config.listen,
+                        config.max_connections,
+                        &config.metrics_listen,
+                    ) {
+                        tracing::warn!(
+                            "listen, max_connections and metrics_listen take effect on restart only"
+                        );
+                    }
+                }
+                engine.reload(&config).await
+            }
+            Err(e) => Err(e),
+        };
+        if let Err(e) = outcome {
+            tracing::error!(error = %e, "reload failed; the running configuration stays");
+        }
+    }
 }
 
 /// Gives result columns the names Postgres would (`count`, `?column?`), which the

@@ -165,7 +165,7 @@ async fn serve(args: ServeArgs) -> switchyard::Result<()> {
         tokio::spawn(switchyard::metrics::serve(listener, engine.clone()));
     }
     let file = args.config.clone();
-    tokio::spawn(switchyard::server::watch_config(
+    tokio::spawn(switchyard::engine::watch_config(
         file,
         move || load_config(&args),
         engine.clone(),

@@ -1,20 +1,14 @@
-//! The accept loop: one task per connection, a cap on connections, graceful shutdown;
-//! and configuration reloads (SIGHUP, config-file changes) that swap the engine's
-//! routing under open connections. Takes an already-bound listener so tests can bind
-//! port 0 in-process.
+//! The accept loop: one task per connection, a cap on connections, graceful shutdown.
+//! Takes an already-bound listener so tests can bind port 0 in-process.
 
 use std::future::Future;
-use std::path::PathBuf;
 use std::sync::Arc;
-use std::time::{Duration, SystemTime};
 
 use tokio::io::AsyncWriteExt;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 
-use crate::config::Config;
-use crate::engine::Engine;
 use crate::frontend::{Frontend, Handlers};
 
 /// Serves connections until `shutdown` completes, then waits for open connections
@@ -90,63 +84,4 @@ async fn refuse(mut socket: TcpStream) {
     message.extend_from_slice(&body);
     let _ = socket.write_all(&message).await;
     let _ = socket.shutdown().await;
-}
-
-/// Reloads the configuration on SIGHUP and whenever `file`'s modification time
-/// changes (checked every `poll`). `load` reads the configuration as at start
-/// (file, environment, flags). A configuration that fails to load or validate, or
-/// whose backends do not open, is logged and the running one kept. Runs forever.
-pub async fn watch_config(
-    file: Option<PathBuf>,
-    load: impl Fn() -> crate::Result<Config>,
-    engine: Arc<Engine>,
-    poll: Duration,
-) {
-    let mut hangup = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()).ok();
-    let modified = |file: &Option<PathBuf>| -> Option<SystemTime> {
-        std::fs::metadata(file.as_ref()?)
-            .and_then(|m| m.modified())
-            .ok()
-    };
-    let mut seen = modified(&file);
-    let mut tick = tokio::time::interval(poll);
-    let running = load().ok();
-    loop {
-        let why = tokio::select! {
-            Some(()) = async { hangup.as_mut()?.recv().await } => "SIGHUP",
-            _ = tick.tick() => {
-                let now = modified(&file);
-                if now == seen {
-                    continue;
-                }
-                seen = now;
-                "configuration file changed"
-            }
-        };
-        tracing::info!("{why}: reloading the configuration");
-        let outcome = match load() {
-            Ok(config) => {
-                if let Some(running) = &running {
-                    if (
-                        &running.listen,
-                        running.max_connections,
-                        &running.metrics_listen,
-                    ) != (
-                        &config.listen,
-                        config.max_connections,
-                        &config.metrics_listen,
-                    ) {
-                        tracing::warn!(
-                            "listen, max_connections and metrics_listen take effect on restart only"
-                        );
-                    }
-                }
-                engine.reload(&config).await
-            }
-            Err(e) => Err(e),
-        };
-        if let Err(e) = outcome {
-            tracing::error!(error = %e, "reload failed; the running configuration stays");
-        }
-    }
 }

@@ -61,7 +61,7 @@ async fn serve(dir: &Path, toml: &str, poll: Option<Duration>) -> Served {
     ));
     if let Some(poll) = poll {
         let file = path.clone();
-        tokio::spawn(switchyard::server::watch_config(
+        tokio::spawn(switchyard::engine::watch_config(
             Some(path.clone()),
             move || load(&file),
             engine.clone(),
