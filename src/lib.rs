@@ -14,9 +14,11 @@ pub mod engine;
 pub mod error;
 pub mod frontend;
 pub mod ir;
+pub mod metrics;
 pub mod migrate;
 pub mod route;
 pub mod server;
+pub mod shadow;
 pub mod sql;
 
 pub use error::{Error, Result};

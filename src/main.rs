@@ -293,16 +293,17 @@ fn main() -> std::process::ExitCode {
     }
 }
 
-async fn serve(args: ServeArgs) -> switchyard::Result<()> {
+/// The configuration: the file, then flags and environment over it, validated.
+fn load_config(args: &ServeArgs) -> switchyard::Result<Config> {
     let mut config = match &args.config {
         Some(path) => Config::load(path)?,
         None => Config::default(),
     };
-    if let Some(listen) = args.listen {
-        config.listen = listen;
+    if let Some(listen) = &args.listen {
+        config.listen = listen.clone();
     }
-    if let Some(dir) = args.data_dir {
-        config.data_dir = dir;
+    if let Some(dir) = &args.data_dir {
+        config.data_dir = dir.clone();
     }
     if let Some(rows) = args.demo_rows {
         config.demo_rows = rows;
@@ -311,7 +312,11 @@ async fn serve(args: ServeArgs) -> switchyard::Result<()> {
         config.max_connections = max;
     }
     config.validate()?;
+    Ok(config)
+}
 
+async fn serve(args: ServeArgs) -> switchyard::Result<()> {
+    let config = load_config(&args)?;
     if config.demo_rows > 0
         && switchyard::demo::ensure_demo_data(&config.data_dir, config.demo_rows, true).await?
     {
@@ -330,6 +335,23 @@ async fn serve(args: ServeArgs) -> switchyard::Result<()> {
         address.ip(),
         address.port()
     );
+    if let Some(metrics) = &config.metrics_listen {
+        let listener = tokio::net::TcpListener::bind(metrics).await.map_err(|e| {
+            switchyard::Error::Config(format!("cannot listen on {metrics} for metrics: {e}"))
+        })?;
+        tracing::info!(
+            "Prometheus metrics at http://{}/metrics",
+            listener.local_addr()?
+        );
+        tokio::spawn(switchyard::metrics::serve(listener, engine.clone()));
+    }
+    let file = args.config.clone();
+    tokio::spawn(switchyard::engine::watch_config(
+        file,
+        move || load_config(&args),
+        engine.clone(),
+        std::time::Duration::from_secs(2),
+    ));
     switchyard::server::run(
         listener,
         Frontend::new(engine),

@@ -8,6 +8,7 @@ pub mod functions;
 mod information_schema;
 mod routed;
 mod session_tables;
+mod switchyard;
 
 use std::collections::BTreeMap;
 use std::ops::ControlFlow;
@@ -132,7 +133,7 @@ pub struct Catalog {
 
 impl Catalog {
     pub fn new(engine: Arc<Engine>) -> Result<Catalog> {
-        let tables = RoutedTables::new(engine);
+        let tables = RoutedTables::new(engine.clone());
         let config = SessionConfig::new()
             .with_default_catalog_and_schema(DATABASE, routed::PUBLIC)
             .with_information_schema(false);
@@ -153,6 +154,12 @@ impl Catalog {
             .register_schema(
                 "information_schema",
                 Arc::new(information_schema::InformationSchema::new(tables.clone())),
+            )
+            .map_err(Error::internal)?;
+        database
+            .register_schema(
+                switchyard::SCHEMA,
+                Arc::new(switchyard::SwitchyardSchema { engine }),
             )
             .map_err(Error::internal)?;
         ctx.register_udf(functions::version());
@@ -220,7 +227,14 @@ impl Catalog {
             let qualified = i > 0 && is(i - 1, Token::Period);
             let unquoted = w.quote_style.is_none();
             let n = name.as_str();
-            let marks_catalog = n == "pg_catalog"
+            // `switchyard.shadow_report`, `switchyard.routes`: switchyard's own tables.
+            let own_table = n == switchyard::SCHEMA
+                && is(i + 1, Token::Period)
+                && word(i + 2).is_some_and(|t| {
+                    switchyard::TABLES.contains(&t.value.to_ascii_lowercase().as_str())
+                });
+            let marks_catalog = own_table
+                || n == "pg_catalog"
                 || n == "information_schema"
                 || (unquoted
                     && (PG_CATALOG_TABLES.contains(&n)

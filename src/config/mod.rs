@@ -1,8 +1,11 @@
 //! Configuration: the TOML file, `SWITCHYARD_*` environment variables and CLI flags,
 //! merged in that order of increasing precedence (the CLI owns the last two via clap).
 //!
-//! The routing table maps each table to a named backend. Backends are a tagged enum
-//! (`kind = "..."`) so new engines are new variants; several of each kind may coexist.
+//! The routing table maps each table to a named primary backend, optionally with a
+//! shadow backend that answers the same queries in the background for comparison
+//! (`crate::shadow`). Backends are a tagged enum (`kind = "..."`) so new engines are
+//! new variants; several of each kind may coexist. `validate` is what a reload runs
+//! too: a file that fails it never replaces the running configuration.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -31,6 +34,15 @@ pub struct Config {
     /// Most simultaneous client connections; more are refused with SQLSTATE 53300.
     #[serde(default = "default_max_connections")]
     pub max_connections: usize,
+    /// `127.0.0.1:9187`: serve Prometheus metrics at `GET /metrics` there.
+    #[serde(default)]
+    pub metrics_listen: Option<String>,
+    /// Most shadow queries running at once; a shadow that finds none free is skipped.
+    #[serde(default = "default_shadow_concurrency")]
+    pub shadow_concurrency: usize,
+    /// Most rows per side a shadow comparison holds; larger results count as too_large.
+    #[serde(default = "default_shadow_max_rows")]
+    pub shadow_max_rows: usize,
     #[serde(default)]
     pub backends: BTreeMap<String, BackendConfig>,
     #[serde(default)]
@@ -111,19 +123,43 @@ impl BackendConfig {
     }
 }
 
-/// Where a table lives: the backend that answers for it and, for Delta, its location.
+/// Where a table lives: the backend that answers for it (`primary`, also spelled
+/// `backend`), an optional shadow backend and, for Delta, its location.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct TableConfig {
+    /// The primary: the backend whose answers clients get.
+    #[serde(rename = "primary", alias = "backend")]
     pub backend: String,
+    /// Runs the same queries in the background and compares (`crate::shadow`).
+    #[serde(default)]
+    pub shadow: Option<String>,
+    /// The share of queries shadowed, 0.0..=1.0 (default 1.0 when `shadow` is set).
+    #[serde(default)]
+    pub shadow_sample: Option<f64>,
     /// Delta table location: a directory path (relative paths are taken from the
-    /// config file's directory).
+    /// config file's directory). Serves whichever of primary and shadow is Delta.
     pub location: Option<String>,
+    /// The shadow's Delta location when it differs from `location` (a copy of the
+    /// table elsewhere, e.g. moving from local disk to object storage).
+    #[serde(default)]
+    pub shadow_location: Option<String>,
     /// What ClickHouse's `FROM t FINAL` means for this table on a backend without FINAL:
     /// `dedup = "on_write"` or `dedup = { key = ["id"], version = "updated_at",
     /// is_deleted = "is_deleted" }` (see `emit::DedupRule`).
     #[serde(default)]
     pub dedup: Option<crate::emit::DedupRule>,
+}
+
+impl TableConfig {
+    /// Where the shadow reads a Delta table: `shadow_location`, else `location`.
+    pub fn shadow_location(&self) -> &Option<String> {
+        if self.shadow_location.is_some() {
+            &self.shadow_location
+        } else {
+            &self.location
+        }
+    }
 }
 
 fn default_listen() -> String {
@@ -137,6 +173,12 @@ fn default_demo_rows() -> usize {
 }
 fn default_max_connections() -> usize {
     1024
+}
+fn default_shadow_concurrency() -> usize {
+    8
+}
+fn default_shadow_max_rows() -> usize {
+    10_000
 }
 fn default_starrocks_pool_size() -> usize {
     16
@@ -167,6 +209,9 @@ impl Default for Config {
             data_dir: default_data_dir(),
             demo_rows: default_demo_rows(),
             max_connections: default_max_connections(),
+            metrics_listen: None,
+            shadow_concurrency: default_shadow_concurrency(),
+            shadow_max_rows: default_shadow_max_rows(),
             backends: BTreeMap::new(),
             tables: BTreeMap::new(),
         }
@@ -189,33 +234,68 @@ impl Config {
             config.data_dir = base.join(&config.data_dir);
         }
         for table in config.tables.values_mut() {
-            if let Some(location) = &table.location {
-                if !location.contains("://") && Path::new(location).is_relative() {
-                    table.location = Some(base.join(location).display().to_string());
+            for location in [&mut table.location, &mut table.shadow_location]
+                .into_iter()
+                .flatten()
+            {
+                if !location.contains("://") && Path::new(location.as_str()).is_relative() {
+                    *location = base.join(location.as_str()).display().to_string();
                 }
             }
         }
         Ok(config)
     }
 
-    /// Adds the implicit `local` Delta backend and checks that every table names a
-    /// backend that exists and has what that backend needs.
+    /// Adds the implicit `local` Delta backend and checks that every table names
+    /// backends that exist and has what they need. Errors name the table.
     pub fn validate(&mut self) -> Result<()> {
         self.backends
             .entry(LOCAL_BACKEND.to_owned())
             .or_insert(BackendConfig::Delta {});
+        if self.shadow_concurrency == 0 || self.shadow_max_rows == 0 {
+            return Err(Error::Config(
+                "shadow_concurrency and shadow_max_rows must be at least 1".into(),
+            ));
+        }
         for (name, table) in &self.tables {
-            let backend = self.backends.get(&table.backend).ok_or_else(|| {
-                Error::Config(format!(
-                    "table {name} routes to backend {:?}, which is not defined under [backends]",
+            let fail = |what: String| Err(Error::Config(format!("table {name}: {what}")));
+            let mut roles = vec![("primary", &table.backend, &table.location)];
+            roles.extend(
+                table
+                    .shadow
+                    .iter()
+                    .map(|s| ("shadow", s, table.shadow_location())),
+            );
+            for (role, backend, location) in roles {
+                match self.backends.get(backend) {
+                    None => {
+                        return fail(format!(
+                            "{role} backend {backend:?} is not defined under [backends]"
+                        ))
+                    }
+                    Some(BackendConfig::Delta {}) if location.is_none() => {
+                        return fail(format!(
+                            "{role} backend {backend:?} is Delta but the table has no location"
+                        ))
+                    }
+                    Some(_) => {}
+                }
+            }
+            if table.shadow.as_ref() == Some(&table.backend) {
+                return fail(format!(
+                    "shadow backend {:?} is its primary too",
                     table.backend
-                ))
-            })?;
-            if matches!(backend, BackendConfig::Delta {}) && table.location.is_none() {
-                return Err(Error::Config(format!(
-                    "table {name} is on Delta backend {:?} but has no location",
-                    table.backend
-                )));
+                ));
+            }
+            if table.shadow_location.is_some() && table.shadow.is_none() {
+                return fail("shadow_location is set but shadow is not".into());
+            }
+            match (table.shadow_sample, &table.shadow) {
+                (Some(_), None) => return fail("shadow_sample is set but shadow is not".into()),
+                (Some(rate), _) if !(0.0..=1.0).contains(&rate) => {
+                    return fail(format!("shadow_sample {rate} is not within 0.0..=1.0"))
+                }
+                _ => {}
             }
         }
         Ok(())
@@ -253,6 +333,50 @@ mod tests {
         let mut config =
             Config::from_toml("[tables.t]\nbackend = \"nowhere\"\nlocation = \"/x\"\n").unwrap();
         let err = config.validate().unwrap_err().to_string();
-        assert!(err.contains("nowhere"), "{err}");
+        assert!(err.contains("nowhere") && err.contains("table t"), "{err}");
+    }
+
+    #[test]
+    fn primary_and_backend_are_one_key() {
+        let config = |text: &str| {
+            let mut config = Config::from_toml(text)?;
+            config.validate().map(|_| config)
+        };
+        let a = config("[tables.t]\nprimary = \"local\"\nlocation = \"/x\"\n").unwrap();
+        let b = config("[tables.t]\nbackend = \"local\"\nlocation = \"/x\"\n").unwrap();
+        assert_eq!(a.tables["t"], b.tables["t"]);
+        assert!(config("[tables.t]\nprimary = \"local\"\nbackend = \"local\"\n").is_err());
+    }
+
+    #[test]
+    fn shadow_settings_are_checked_per_table() {
+        let check = |table: &str| {
+            let text = format!(
+                "[backends.ch]\nkind = \"clickhouse\"\nurl = \"http://x\"\n[tables.t]\n{table}\n"
+            );
+            let mut config = Config::from_toml(&text).unwrap();
+            config.validate().map_err(|e| e.to_string())
+        };
+        check("primary = \"ch\"\nshadow = \"local\"\nlocation = \"/x\"\nshadow_sample = 0.5")
+            .unwrap();
+        for (table, needle) in [
+            ("primary = \"ch\"\nshadow = \"local\"", "no location"),
+            (
+                "primary = \"ch\"\nshadow = \"nope\"",
+                "\"nope\" is not defined",
+            ),
+            ("primary = \"ch\"\nshadow = \"ch\"", "its primary too"),
+            ("primary = \"ch\"\nshadow_sample = 0.5", "shadow is not"),
+            (
+                "primary = \"ch\"\nshadow = \"local\"\nlocation = \"/x\"\nshadow_sample = 1.5",
+                "not within",
+            ),
+        ] {
+            let err = check(table).unwrap_err();
+            assert!(
+                err.contains("table t") && err.contains(needle),
+                "{table}: {err}"
+            );
+        }
     }
 }

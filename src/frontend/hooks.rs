@@ -1,6 +1,7 @@
 //! Statements the frontend answers itself, before any planning: SET/SHOW/RESET,
-//! transaction control, DISCARD, EXPLAIN. switchyard is read-only and stateless
-//! across connections, so transactions only track the status clients expect.
+//! transaction control, DISCARD, EXPLAIN and `EXPLAIN ROUTE`, `SHOW switchyard.routes`.
+//! switchyard is read-only and stateless across connections, so transactions only
+//! track the status clients expect.
 
 use std::sync::Arc;
 
@@ -56,6 +57,9 @@ pub fn ends_failed_transaction(statement: &Statement) -> bool {
 /// The result columns of a local statement, for Describe.
 pub fn schema_of(statement: &Statement) -> Option<SchemaRef> {
     match statement {
+        Statement::ShowVariable { variable } if is_routes(variable) => {
+            Some(text_schema(&crate::engine::ROUTES_COLUMNS))
+        }
         Statement::ShowVariable { variable } => Some(show_schema(variable)),
         Statement::Explain { .. } => Some(text_schema(&["QUERY PLAN"])),
         _ => None,
@@ -90,6 +94,9 @@ pub fn answer(
             }
             command("RESET", TxEffect::None)
         }
+        Statement::ShowVariable { variable } if is_routes(variable) => {
+            engine.routes_batch().map(Answer::Rows)
+        }
         Statement::ShowVariable { variable } => show(variable, session),
         Statement::StartTransaction { .. } => command("BEGIN", TxEffect::Begin),
         Statement::Commit { .. } if status == TransactionStatus::Error => {
@@ -116,6 +123,12 @@ pub fn answer(
             changed.extend(session.reset_all());
             command("DISCARD ALL", TxEffect::None)
         }
+        Statement::Explain {
+            statement: inner,
+            analyze: false,
+            options: Some(options),
+            ..
+        } if is_route_option(options) => explain_route(inner, engine),
         Statement::Explain {
             statement: inner,
             analyze: false,
@@ -232,6 +245,29 @@ fn explain(statement: &Statement, engine: &Engine) -> Result<Answer> {
     let mut lines = vec![format!("route: {}", plan.route)];
     lines.extend(plan.query.to_string().lines().map(|l| format!("ir: {l}")));
     lines.push(format!("sql: {sql}"));
+    let lines: Vec<&str> = lines.iter().map(String::as_str).collect();
+    rows(text_schema(&["QUERY PLAN"]), vec![lines])
+}
+
+/// `SHOW switchyard.routes`
+fn is_routes(variable: &[Ident]) -> bool {
+    show_name(variable).eq_ignore_ascii_case("switchyard.routes")
+}
+
+/// `EXPLAIN ROUTE q` (parsed as `EXPLAIN (ROUTE) q`, its Postgres spelling).
+fn is_route_option(options: &[sqlparser::ast::UtilityOption]) -> bool {
+    matches!(options, [option] if option.name.value.eq_ignore_ascii_case("route") && option.arg.is_none())
+}
+
+fn explain_route(statement: &Statement, engine: &Engine) -> Result<Answer> {
+    let Statement::Query(query) = statement else {
+        return Err(Error::unsupported(
+            format!("EXPLAIN ROUTE of {}", statement_kind(statement)),
+            "switchyard",
+        ));
+    };
+    let plan = engine.plan(query)?;
+    let lines = engine.explain_route(&plan);
     let lines: Vec<&str> = lines.iter().map(String::as_str).collect();
     rows(text_schema(&["QUERY PLAN"]), vec![lines])
 }

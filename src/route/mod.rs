@@ -1,4 +1,5 @@
-//! Routing: which backend answers a query, decided from the tables it reads.
+//! Routing: which backend answers a query, decided from the tables it reads, and
+//! which backend shadows it (runs it too, in the background, for comparison).
 //! Synchronous and free of I/O, so every decision is unit-testable and explainable.
 
 use std::collections::BTreeMap;
@@ -6,19 +7,34 @@ use std::fmt;
 
 use crate::error::{Error, Result};
 
-/// The routing table: table name (case kept) → backend name.
+/// The routing table: table name (case kept) → its primary and optional shadow.
 #[derive(Debug, Clone, Default)]
 pub struct RoutingTable {
-    tables: BTreeMap<String, String>,
+    tables: BTreeMap<String, TableRoute>,
     /// Answers queries that read no table (`SELECT 1`, `SELECT now()`).
     default_backend: String,
 }
 
+/// One table's routing.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TableRoute {
+    pub primary: String,
+    pub shadow: Option<ShadowRoute>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct ShadowRoute {
+    pub backend: String,
+    /// The share of queries shadowed, 0.0..=1.0.
+    pub sample: f64,
+}
+
 /// A routing decision, printable for `EXPLAIN`-style output and logs.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Route {
     pub backend: String,
     pub reason: Reason,
+    pub shadow: Shadow,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -27,6 +43,17 @@ pub enum Reason {
     Tables(Vec<String>),
     /// The query reads no table.
     NoTables,
+}
+
+/// Whether a query is shadowed.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Shadow {
+    /// None of its tables has a shadow.
+    None,
+    /// Every table it reads shadows to this backend (sampled at the smallest rate).
+    Run(ShadowRoute),
+    /// Some tables have a shadow but the query cannot run on one backend: why.
+    Skip(String),
 }
 
 impl fmt::Display for Route {
@@ -40,6 +67,16 @@ impl fmt::Display for Route {
     }
 }
 
+impl fmt::Display for Shadow {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Shadow::None => f.write_str("none"),
+            Shadow::Run(shadow) => write!(f, "{} (sample {})", shadow.backend, shadow.sample),
+            Shadow::Skip(why) => write!(f, "none ({why})"),
+        }
+    }
+}
+
 impl RoutingTable {
     pub fn new(default_backend: impl Into<String>) -> Self {
         RoutingTable {
@@ -48,16 +85,40 @@ impl RoutingTable {
         }
     }
 
+    /// Routes `table` to `backend`, unshadowed.
     pub fn insert(&mut self, table: impl Into<String>, backend: impl Into<String>) {
-        self.tables.insert(table.into(), backend.into());
+        self.insert_route(
+            table,
+            TableRoute {
+                primary: backend.into(),
+                shadow: None,
+            },
+        );
     }
 
+    pub fn insert_route(&mut self, table: impl Into<String>, route: TableRoute) {
+        self.tables.insert(table.into(), route);
+    }
+
+    /// The primary backend of `table`.
     pub fn backend_of(&self, table: &str) -> Option<&str> {
-        self.tables.get(table).map(String::as_str)
+        self.tables.get(table).map(|r| r.primary.as_str())
     }
 
+    pub fn default_backend(&self) -> &str {
+        &self.default_backend
+    }
+
+    /// Every table with its primary backend.
     pub fn entries(&self) -> impl Iterator<Item = (&str, &str)> {
-        self.tables.iter().map(|(t, b)| (t.as_str(), b.as_str()))
+        self.tables
+            .iter()
+            .map(|(t, r)| (t.as_str(), r.primary.as_str()))
+    }
+
+    /// Every table with its routing, sorted by name.
+    pub fn routes(&self) -> impl Iterator<Item = (&str, &TableRoute)> {
+        self.tables.iter().map(|(t, r)| (t.as_str(), r))
     }
 
     /// Routes a query reading `tables`. Unknown tables are 42P01; tables on
@@ -67,44 +128,75 @@ impl RoutingTable {
             return Ok(Route {
                 backend: self.default_backend.clone(),
                 reason: Reason::NoTables,
+                shadow: Shadow::None,
             });
         }
         let mut placed: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
+        let mut shadows: BTreeMap<Option<&str>, Vec<&str>> = BTreeMap::new();
+        let mut sample = 1.0f64;
         for table in tables {
-            let backend = self
+            let route = self
                 .lookup(table)
                 .ok_or_else(|| Error::UndefinedTable(table.clone()))?;
-            placed.entry(backend).or_default().push(table);
+            placed.entry(&route.primary).or_default().push(table);
+            let shadow = route.shadow.as_ref();
+            shadows
+                .entry(shadow.map(|s| s.backend.as_str()))
+                .or_default()
+                .push(table);
+            sample = sample.min(shadow.map_or(1.0, |s| s.sample));
         }
         if placed.len() > 1 {
-            let spread: Vec<String> = placed
-                .iter()
-                .map(|(backend, tables)| format!("{} on {backend}", tables.join(", ")))
-                .collect();
             return Err(Error::unsupported(
                 format!(
                     "a query reading tables on different backends ({})",
-                    spread.join("; ")
+                    spread(&placed)
                 ),
                 "switchyard",
             ));
         }
         let (backend, _) = placed.into_iter().next().expect("one backend");
+        let shadow = match shadows.len() {
+            1 => match shadows.into_keys().next().expect("one shadow") {
+                None => Shadow::None,
+                Some(shadow) => Shadow::Run(ShadowRoute {
+                    backend: shadow.to_owned(),
+                    sample,
+                }),
+            },
+            _ => {
+                let named: BTreeMap<&str, Vec<&str>> = shadows
+                    .into_iter()
+                    .map(|(shadow, tables)| (shadow.unwrap_or("no shadow"), tables))
+                    .collect();
+                Shadow::Skip(format!("its tables' shadows differ: {}", spread(&named)))
+            }
+        };
         Ok(Route {
             backend: backend.to_owned(),
             reason: Reason::Tables(tables.to_vec()),
+            shadow,
         })
     }
 
     /// Exact name first; `public.t` falls back to `t`, as clients qualify with the
     /// default schema.
-    fn lookup(&self, table: &str) -> Option<&str> {
-        self.backend_of(table).or_else(|| {
+    fn lookup(&self, table: &str) -> Option<&TableRoute> {
+        self.tables.get(table).or_else(|| {
             table
                 .strip_prefix("public.")
-                .and_then(|bare| self.backend_of(bare))
+                .and_then(|bare| self.tables.get(bare))
         })
     }
+}
+
+/// `a, b on x; c on y`
+fn spread(placed: &BTreeMap<&str, Vec<&str>>) -> String {
+    placed
+        .iter()
+        .map(|(backend, tables)| format!("{} on {backend}", tables.join(", ")))
+        .collect::<Vec<_>>()
+        .join("; ")
 }
 
 #[cfg(test)]
@@ -143,6 +235,54 @@ mod tests {
     fn identifiers_are_case_sensitive() {
         assert!(table().route(&["LLM_REQUESTS".into()]).is_err());
         assert!(table().route(&["public.llm_requests".into()]).is_ok());
+    }
+
+    fn shadowed() -> RoutingTable {
+        let mut routes = table();
+        let shadow = |backend: &str, sample| {
+            Some(ShadowRoute {
+                backend: backend.into(),
+                sample,
+            })
+        };
+        for (name, primary, shadow) in [
+            ("a", "ch", shadow("lake", 1.0)),
+            ("b", "ch", shadow("lake", 0.25)),
+            ("c", "ch", shadow("sr", 1.0)),
+            ("d", "ch", None),
+            ("e", "lake", shadow("ch", 1.0)),
+        ] {
+            routes.insert_route(
+                name,
+                TableRoute {
+                    primary: primary.into(),
+                    shadow,
+                },
+            );
+        }
+        routes
+    }
+
+    #[test]
+    fn shadows_run_when_every_table_shares_one() {
+        let routes = shadowed();
+        let route = routes.route(&["a".into(), "b".into()]).unwrap();
+        assert_eq!(route.backend, "ch");
+        assert_eq!(route.shadow.to_string(), "lake (sample 0.25)");
+        assert_eq!(routes.route(&["d".into()]).unwrap().shadow, Shadow::None);
+        let mixed = routes.route(&["a".into(), "c".into(), "d".into()]).unwrap();
+        assert_eq!(
+            mixed.shadow.to_string(),
+            "none (its tables' shadows differ: a on lake; d on no shadow; c on sr)"
+        );
+    }
+
+    #[test]
+    fn a_shadow_never_makes_a_cross_backend_query_legal() {
+        // `a` shadows to lake and `e` lives there: still two primaries.
+        let err = shadowed().route(&["a".into(), "e".into()]).unwrap_err();
+        assert_eq!(err.sqlstate(), "0A000");
+        assert!(err.to_string().contains("a on ch; e on lake"), "{err}");
     }
 
     #[test]

@@ -213,11 +213,45 @@ fn detect(sql: &str) -> Detection {
 
 /// Parses with one flavour only.
 pub fn parse_as(sql: &str, flavor: Flavor) -> Result<Vec<Statement>> {
+    if let Some(start) = explain_route(sql) {
+        // `EXPLAIN ROUTE q` is `EXPLAIN (ROUTE) q`; blanking the prefix keeps positions.
+        let mut statements = parse_as(&format!("{}{}", " ".repeat(start), &sql[start..]), flavor)?;
+        if let Some(first) = statements.first_mut() {
+            *first = Statement::Explain {
+                describe_alias: sqlparser::ast::DescribeAlias::Explain,
+                analyze: false,
+                verbose: false,
+                query_plan: false,
+                estimate: false,
+                statement: Box::new(first.clone()),
+                format: None,
+                options: Some(vec![sqlparser::ast::UtilityOption {
+                    name: sqlparser::ast::Ident::new("ROUTE"),
+                    arg: None,
+                }]),
+            };
+        }
+        return Ok(statements);
+    }
     let dialect: &dyn Dialect = match flavor {
         Flavor::ClickHouse => &SwitchyardDialect::default(),
         Flavor::Postgres => &PostgreSqlDialect {},
     };
     Parser::parse_sql(dialect, sql).map_err(|e| syntax_error(sql, e))
+}
+
+/// The byte offset of the statement after a leading `EXPLAIN ROUTE`, if there is one.
+fn explain_route(sql: &str) -> Option<usize> {
+    let word = |text: &str, word: &str| -> Option<usize> {
+        let rest = text.trim_start();
+        let skipped = text.len() - rest.len();
+        let head = rest.get(..word.len())?;
+        let next = rest[word.len()..].chars().next()?;
+        (head.eq_ignore_ascii_case(word) && next.is_whitespace()).then_some(skipped + word.len())
+    };
+    let after_explain = word(sql, "explain")?;
+    let after_route = word(&sql[after_explain..], "route")?;
+    Some(after_explain + after_route)
 }
 
 /// Turns sqlparser's "… at Line: L, Column: C" message into a message plus a 1-based
@@ -304,6 +338,31 @@ mod tests {
             let statements = parse(sql).unwrap_or_else(|e| panic!("{sql}: {e}"));
             assert_eq!(statements.len(), *count, "{sql}");
         }
+    }
+
+    #[test]
+    fn explain_route_wraps_the_statement() {
+        for flavor in [Flavor::ClickHouse, Flavor::Postgres] {
+            let statements = parse_as("  explain\n ROUTE SELECT 1 FROM t", flavor).unwrap();
+            let Statement::Explain {
+                options: Some(options),
+                statement,
+                ..
+            } = &statements[0]
+            else {
+                panic!("{statements:?}");
+            };
+            assert_eq!(options[0].name.value, "ROUTE");
+            assert_eq!(statement.to_string(), "SELECT 1 FROM t");
+        }
+        // Positions of errors stay those of the client's text.
+        let Err(Error::Syntax { position, .. }) =
+            parse_as("EXPLAIN ROUTE SELEC 1", Flavor::Postgres)
+        else {
+            panic!("parsed")
+        };
+        assert_eq!(position, Some(15));
+        assert!(explain_route("EXPLAIN routes").is_none());
     }
 
     #[test]

@@ -63,6 +63,8 @@ pub struct Harness {
     pub broken: SocketAddr,
     pub url: String,
     pub url18: Option<String>,
+    /// The demo Delta tables ClickHouse was loaded from (identical rows).
+    pub data_dir: PathBuf,
 }
 
 /// The harness, or None (having said SKIPPED) without a ClickHouse to test against.
@@ -84,6 +86,7 @@ fn start(url: String, url18: Option<String>) -> Harness {
     let _ = std::fs::create_dir_all(&empty_dir);
     let (tx, rx) = std::sync::mpsc::channel();
     let (modern, old) = (url.clone(), url18.clone());
+    let demo_dir = data_dir.clone();
     std::thread::spawn(move || {
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
@@ -143,6 +146,7 @@ fn start(url: String, url18: Option<String>) -> Harness {
         broken,
         url,
         url18,
+        data_dir: demo_dir,
     }
 }
 

@@ -10,9 +10,10 @@
 //!   -- ordered: yes|no                    (default: yes iff the query ends in ORDER BY)
 //!   -- reject: delta|clickhouse|both      0A000 expected there
 //!   -- why: …                             the reason, shown in the report
-//! Rows compare cell by cell: NULL only equals NULL, numbers within tolerance (so the
-//! UInt64 `numeric` of ClickHouse equals DataFusion's `int8`), booleans and timestamps
-//! by meaning, other text exactly. Unordered results are sorted before comparing.
+//! Rows compare cell by cell with `switchyard::shadow::compare` (shared with shadow
+//! reads): NULL only equals NULL, numbers within tolerance (so the UInt64 `numeric` of
+//! ClickHouse equals DataFusion's `int8`), booleans and timestamps by meaning, other
+//! text exactly. Unordered results are sorted before comparing.
 //!
 //! The report lists each query as equal / differ / rejected-0A000 / error per target.
 //! The test fails on any differ, any error, and any rejection not declared — except the
@@ -25,14 +26,16 @@ use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::path::PathBuf;
 
+use switchyard::shadow::compare::{self, cell, Cell, Rows, Tolerance};
+
 use crate::clickhouse::{connect_to, harness};
 use crate::support::simple_rows;
 
 #[derive(Debug, Clone)]
-struct Case {
+pub struct Case {
     file: String,
-    name: String,
-    sql: String,
+    pub name: String,
+    pub sql: String,
     tolerance: f64,
     ordered: bool,
     reject: Vec<String>,
@@ -41,7 +44,7 @@ struct Case {
 
 type Header = (BTreeMap<String, String>, String);
 
-fn load_cases() -> Vec<Case> {
+pub fn load_cases() -> Vec<Case> {
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("fixtures/differential");
     let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
         .expect("fixtures/differential")
@@ -134,17 +137,6 @@ fn ends_in_order_by(sql: &str) -> bool {
     found
 }
 
-#[derive(Debug, Clone, PartialEq)]
-enum Cell {
-    Null,
-    Number(f64),
-    Text(String),
-    /// ClickHouse `[a,b]` and Postgres `{a,b}` arrays (flat, unquoted elements).
-    List(Vec<Cell>),
-}
-
-type Rows = Vec<Vec<Cell>>;
-
 #[derive(Debug)]
 enum Outcome {
     Rows(Rows),
@@ -152,120 +144,14 @@ enum Outcome {
     Failed(String),
 }
 
-/// A cell's meaning, from ClickHouse's TabSeparated text or Postgres' text format.
-fn cell(text: Option<&str>) -> Cell {
-    let Some(text) = text else {
-        return Cell::Null;
-    };
-    match text {
-        "t" | "true" => return Cell::Text("true".into()),
-        "f" | "false" => return Cell::Text("false".into()),
-        "nan" | "NaN" => return Cell::Number(f64::NAN),
-        "inf" | "Infinity" => return Cell::Number(f64::INFINITY),
-        "-inf" | "-Infinity" => return Cell::Number(f64::NEG_INFINITY),
-        _ => {}
-    }
-    if !text.starts_with('+') {
-        if let Ok(n) = text.parse::<f64>() {
-            return Cell::Number(n);
-        }
-    }
-    let list = text
-        .strip_prefix('[')
-        .and_then(|t| t.strip_suffix(']'))
-        .or_else(|| text.strip_prefix('{').and_then(|t| t.strip_suffix('}')));
-    if let Some(items) = list {
-        if !items.contains(['{', '[', '"', ':']) {
-            return Cell::List(
-                items
-                    .split(',')
-                    .filter(|i| !i.is_empty())
-                    .map(|i| match i.trim_matches('\'') {
-                        "NULL" => Cell::Null,
-                        item => cell(Some(item)),
-                    })
-                    .collect(),
-            );
-        }
-    }
-    Cell::Text(timestamp(text).unwrap_or_else(|| text.to_owned()))
-}
-
-/// `2025-05-25 10:00:00.500+00` and `2025-05-25 10:00:00.500` → `2025-05-25 10:00:00.5`.
-fn timestamp(text: &str) -> Option<String> {
-    let bytes = text.as_bytes();
-    if bytes.len() < 19 || bytes[4] != b'-' || bytes[10] != b' ' || bytes[13] != b':' {
-        return None;
-    }
-    let text = text.strip_suffix("+00").unwrap_or(text);
-    Some(match text.split_once('.') {
-        Some((whole, fraction)) => {
-            let fraction = fraction.trim_end_matches('0');
-            if fraction.is_empty() {
-                whole.to_owned()
-            } else {
-                format!("{whole}.{fraction}")
-            }
-        }
-        None => text.to_owned(),
-    })
-}
-
-fn same(a: &Cell, b: &Cell, tolerance: f64) -> bool {
-    match (a, b) {
-        (Cell::Number(x), Cell::Number(y)) => {
-            (x.is_nan() && y.is_nan())
-                || x == y
-                || (x - y).abs() <= tolerance * x.abs().max(y.abs()).max(1e-300)
-        }
-        (Cell::List(x), Cell::List(y)) => {
-            x.len() == y.len() && x.iter().zip(y).all(|(a, b)| same(a, b, tolerance))
-        }
-        _ => a == b,
-    }
-}
-
-fn sort_key(row: &[Cell]) -> String {
-    let mut key = String::new();
-    for cell in row {
-        match cell {
-            Cell::Null => key.push_str("\u{0}NULL"),
-            // Rounded so values within tolerance sort alike.
-            Cell::Number(n) => {
-                let _ = write!(key, "{n:.6e}");
-            }
-            Cell::Text(t) => key.push_str(t),
-            Cell::List(items) => key.push_str(&sort_key(items)),
-        }
-        key.push('\u{1}');
-    }
-    key
-}
-
+/// The comparison is switchyard's own (`switchyard::shadow::compare`, which shadow
+/// reads use too), so the suite and the shadows judge "equal" alike.
 fn compare(expected: &Rows, actual: &Rows, case: &Case) -> Result<(), String> {
-    if expected.len() != actual.len() {
-        return Err(format!(
-            "{} rows directly, {} here",
-            expected.len(),
-            actual.len()
-        ));
-    }
-    let (mut expected, mut actual) = (expected.clone(), actual.clone());
-    if !case.ordered {
-        expected.sort_by_key(|r| sort_key(r));
-        actual.sort_by_key(|r| sort_key(r));
-    }
-    for (i, (e, a)) in expected.iter().zip(&actual).enumerate() {
-        if e.len() != a.len() {
-            return Err(format!("{} columns directly, {} here", e.len(), a.len()));
-        }
-        for (j, (x, y)) in e.iter().zip(a).enumerate() {
-            if !same(x, y, case.tolerance) {
-                return Err(format!("row {i} column {j}: {x:?} directly, {y:?} here"));
-            }
-        }
-    }
-    Ok(())
+    let tolerance = Tolerance {
+        relative: case.tolerance,
+        ordered: case.ordered,
+    };
+    compare::compare(expected, actual, tolerance).map_err(|m| m.message)
 }
 
 async fn direct(url: &str, sql: &str) -> Outcome {
@@ -470,5 +356,9 @@ fn fixture_headers_parse() {
         cell(Some("2025-05-25 10:00:00.500+00")),
         cell(Some("2025-05-25 10:00:00.500"))
     );
-    assert!(same(&cell(Some("3")), &cell(Some("3.0000000001")), 1e-9));
+    assert!(compare::same(
+        &cell(Some("3")),
+        &cell(Some("3.0000000001")),
+        1e-9
+    ));
 }

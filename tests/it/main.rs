@@ -10,6 +10,7 @@ mod differential;
 mod migrate;
 mod psql;
 mod raw;
+mod routing;
 mod starrocks;
 mod support;
 mod wire;
