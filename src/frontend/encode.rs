@@ -149,25 +149,65 @@ fn timestamps_as_text(column: &ArrayRef, with_zone: bool) -> Result<ArrayRef> {
         .downcast_ref::<arrow::array::TimestampMicrosecondArray>()
         .ok_or_else(|| Error::internal("timestamp cast"))?;
     let mut out = StringBuilder::with_capacity(micros.len(), micros.len() * 26);
+    let mut text = String::with_capacity(32);
     for value in micros.iter() {
         let Some(value) = value else {
             out.append_null();
             continue;
         };
-        let (secs, frac) = (value.div_euclid(1_000_000), value.rem_euclid(1_000_000));
-        let time = chrono::DateTime::from_timestamp(secs, frac as u32 * 1000)
-            .ok_or_else(|| Error::internal(format!("timestamp out of range: {value}µs")))?;
-        let mut text = time.format("%Y-%m-%d %H:%M:%S").to_string();
-        if frac != 0 {
-            let digits = format!(".{frac:06}");
-            text.push_str(digits.trim_end_matches('0'));
-        }
+        text.clear();
+        push_timestamp(&mut text, value)?;
         if with_zone {
             text.push_str("+00");
         }
-        out.append_value(text);
+        out.append_value(&text);
     }
     Ok(Arc::new(out.finish()))
+}
+
+/// Appends `value` (µs since the epoch, UTC) as `YYYY-MM-DD HH:MM:SS[.ffffff]`, the
+/// fraction without trailing zeros. Digits are pushed by hand: this runs once per value
+/// of every timestamp column, and chrono's `format` costs several times more.
+fn push_timestamp(out: &mut String, value: i64) -> Result<()> {
+    use chrono::{Datelike, Timelike};
+    let (secs, frac) = (value.div_euclid(1_000_000), value.rem_euclid(1_000_000));
+    let time = chrono::DateTime::from_timestamp(secs, frac as u32 * 1000)
+        .ok_or_else(|| Error::internal(format!("timestamp out of range: {value}µs")))?;
+    let year = time.year();
+    if !(0..=9999).contains(&year) {
+        out.push_str(&time.format("%Y-%m-%d %H:%M:%S").to_string());
+    } else {
+        push_digits(out, year as u32, 4);
+        out.push('-');
+        push_digits(out, time.month(), 2);
+        out.push('-');
+        push_digits(out, time.day(), 2);
+        out.push(' ');
+        push_digits(out, time.hour(), 2);
+        out.push(':');
+        push_digits(out, time.minute(), 2);
+        out.push(':');
+        push_digits(out, time.second(), 2);
+    }
+    if frac != 0 {
+        out.push('.');
+        let mut frac = frac as u32;
+        let mut width = 6;
+        while frac % 10 == 0 {
+            frac /= 10;
+            width -= 1;
+        }
+        push_digits(out, frac, width);
+    }
+    Ok(())
+}
+
+/// `value` in exactly `width` decimal digits, zero-padded.
+fn push_digits(out: &mut String, value: u32, width: u32) {
+    for place in (0..width).rev() {
+        let digit = (value / 10u32.pow(place)) % 10;
+        out.push(char::from(b'0' + digit as u8));
+    }
 }
 
 /// `{"k": v, …}`: string keys and values are JSON strings, others print as Arrow displays them.
@@ -301,6 +341,20 @@ mod tests {
         assert_eq!(text.value(0), "2024-05-01 12:34:56+00");
         assert_eq!(text.value(1), "2024-05-01 12:34:56.12+00");
         assert!(text.is_null(2));
+
+        let column: ArrayRef = Arc::new(arrow::array::TimestampMicrosecondArray::from(vec![
+            -1,
+            1,
+            253_402_300_800_000_000,
+        ]));
+        let text = timestamps_as_text(&column, false).unwrap();
+        let text = text
+            .as_any()
+            .downcast_ref::<arrow::array::StringArray>()
+            .unwrap();
+        assert_eq!(text.value(0), "1969-12-31 23:59:59.999999");
+        assert_eq!(text.value(1), "1970-01-01 00:00:00.000001");
+        assert_eq!(text.value(2), "+10000-01-01 00:00:00");
     }
 
     fn uuid_batch() -> (SchemaRef, RecordBatch) {
