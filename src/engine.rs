@@ -218,11 +218,8 @@ impl Engine {
         if Arc::ptr_eq(&schema, &result.schema) {
             return Ok(ResultStream { schema, batches });
         }
-        let renamed = schema.clone();
-        let batches = batches.map(move |batch| {
-            let batch = batch?;
-            RecordBatch::try_new(renamed.clone(), batch.columns().to_vec()).map_err(Error::internal)
-        });
+        let presented = schema.clone();
+        let batches = batches.map(move |batch| present_batch(&presented, batch?));
         Ok(ResultStream {
             schema,
             batches: Box::pin(batches),
@@ -654,24 +651,62 @@ pub async fn watch_config(
 }
 
 /// Gives result columns the names Postgres would (`count`, `?column?`), which the
-/// emitter had to make unique for the backend.
+/// emitter had to make unique for the backend, and the types: counts are int8 on every
+/// backend (ClickHouse counts in UInt64; see `ir::counting_outputs`).
 fn present(query: &ir::Query, schema: &SchemaRef) -> SchemaRef {
-    let Some(names) = query.output_names() else {
-        return schema.clone();
-    };
-    if names.len() != schema.fields().len()
-        || names
-            .iter()
-            .zip(schema.fields())
-            .all(|(n, f)| n == f.name())
-    {
-        return schema.clone();
-    }
+    let names = query
+        .output_names()
+        .filter(|names| names.len() == schema.fields().len());
+    let counting =
+        ir::counting_outputs(query).filter(|counting| counting.len() == schema.fields().len());
     let fields: Vec<Field> = schema
         .fields()
         .iter()
-        .zip(names)
-        .map(|(field, name)| field.as_ref().clone().with_name(name))
+        .enumerate()
+        .map(|(i, field)| {
+            let mut field = field.as_ref().clone();
+            if let Some(names) = &names {
+                field = field.with_name(names[i].clone());
+            }
+            let unsigned_count = matches!(
+                field.data_type(),
+                DataType::UInt64 | DataType::UInt32 | DataType::Decimal128(20, 0)
+            );
+            if unsigned_count && counting.as_ref().is_some_and(|c| c[i]) {
+                field = field.with_data_type(DataType::Int64);
+            }
+            field
+        })
         .collect();
+    if fields
+        .iter()
+        .zip(schema.fields())
+        .all(|(a, b)| a == b.as_ref())
+    {
+        return schema.clone();
+    }
     Arc::new(Schema::new_with_metadata(fields, schema.metadata().clone()))
+}
+
+/// A backend batch in the presented schema: same columns, Postgres names, counts cast
+/// to int8 (exact: a count beyond i64 would be an error, not a wrong number).
+fn present_batch(schema: &SchemaRef, batch: RecordBatch) -> Result<RecordBatch> {
+    let options = arrow::compute::CastOptions {
+        safe: false,
+        ..Default::default()
+    };
+    let columns = batch
+        .columns()
+        .iter()
+        .zip(schema.fields())
+        .map(|(column, field)| {
+            if column.data_type() == field.data_type() {
+                Ok(column.clone())
+            } else {
+                arrow::compute::cast_with_options(column, field.data_type(), &options)
+            }
+        })
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(Error::internal)?;
+    RecordBatch::try_new(schema.clone(), columns).map_err(Error::internal)
 }

@@ -13,7 +13,7 @@ pub mod visit;
 
 use crate::error::{Error, Result};
 pub use functions::{FunctionDef, FunctionKind};
-pub use names::output_name;
+pub use names::{counting_outputs, output_name};
 
 /// A query expression: `[WITH …] body [ORDER BY …] [LIMIT …] [OFFSET …]`.
 #[derive(Debug, Clone, PartialEq)]

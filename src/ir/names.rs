@@ -66,6 +66,49 @@ fn pg_type_name(ty: &DataType) -> &'static str {
     }
 }
 
+/// For each output column, whether it is a bare counting aggregate (`count`, `countIf`,
+/// `uniq*`, …). Postgres counts are bigint; ClickHouse's are UInt64, which would reach the
+/// client as numeric, so the engine presents these columns as int8 on every backend.
+pub fn counting_outputs(query: &Query) -> Option<Vec<bool>> {
+    fn of(body: &SetExpr) -> Option<Vec<bool>> {
+        match body {
+            SetExpr::Select(select) => select
+                .projection
+                .iter()
+                .map(|item| match item {
+                    SelectItem::Expr { expr, .. } => Some(is_count(expr)),
+                    SelectItem::Wildcard | SelectItem::QualifiedWildcard(_) => None,
+                })
+                .collect(),
+            SetExpr::Query(query) => of(&query.body),
+            SetExpr::SetOperation { left, .. } => of(left),
+            SetExpr::Unsupported(_) => None,
+        }
+    }
+    of(&query.body)
+}
+
+fn is_count(expr: &Expr) -> bool {
+    const COUNTING: &[&str] = &[
+        "count",
+        "countIf",
+        "countDistinct",
+        "uniq",
+        "uniqIf",
+        "uniqExact",
+        "uniqExactIf",
+        "uniqCombined",
+        "uniqCombinedIf",
+        "uniqCombined64",
+        "uniqHLL12",
+        "uniqTheta",
+    ];
+    match expr {
+        Expr::Function(call) => call.over.is_none() && COUNTING.contains(&call.func.name()),
+        _ => false,
+    }
+}
+
 pub(super) fn query_output_names(query: &Query) -> Option<Vec<String>> {
     set_expr_names(&query.body)
 }

@@ -462,8 +462,8 @@ async fn demo_tables_are_served_from_clickhouse() {
     assert_eq!(rows.len(), 3);
     assert_eq!(
         rows[0].columns()[1].type_(),
-        &Type::NUMERIC,
-        "count() is UInt64"
+        &Type::INT8,
+        "ClickHouse counts in UInt64; clients see bigint, as from Postgres and Delta"
     );
     assert_eq!(rows[0].columns()[2].type_(), &Type::TIMESTAMPTZ);
 }
@@ -854,4 +854,41 @@ async fn a_down_or_hanging_clickhouse_fails_only_its_own_queries() {
         "timed out after {:?}",
         started.elapsed()
     );
+}
+
+/// A client sees the same schema and the same result types whichever backend holds a
+/// table: the catalog's columns, and the column types of a typical dashboard query.
+#[tokio::test]
+async fn every_backend_presents_the_same_schema_and_result_types() {
+    let Some(h) = harness() else { return };
+    let columns = "SELECT column_name, data_type, is_nullable FROM information_schema.columns \
+                   WHERE table_name = 'llm_requests' ORDER BY ordinal_position";
+    let dashboard = "SELECT model, count(*) AS n, count(DISTINCT user_id) AS users, \
+                     sum(input_tokens) AS tokens, avg(latency_ms) AS latency, \
+                     max(timestamp) AS last FROM llm_requests GROUP BY model";
+    // (The 18.16 harness holds a narrower llm_requests: not the same table.)
+    let servers = [("clickhouse", h.clickhouse)];
+    let reference = connect_to(h.delta).await;
+    let expected_columns = simple_rows(&reference.simple_query(columns).await.unwrap());
+    let statement = reference.prepare(dashboard).await.unwrap();
+    let expected_types: Vec<_> = statement
+        .columns()
+        .iter()
+        .map(|c| c.type_().clone())
+        .collect();
+    for (name, addr) in servers {
+        let client = connect_to(addr).await;
+        let seen = simple_rows(&client.simple_query(columns).await.unwrap());
+        assert_eq!(
+            seen, expected_columns,
+            "information_schema on {name} vs Delta"
+        );
+        let statement = client.prepare(dashboard).await.unwrap();
+        let types: Vec<_> = statement
+            .columns()
+            .iter()
+            .map(|c| c.type_().clone())
+            .collect();
+        assert_eq!(types, expected_types, "result types on {name} vs Delta");
+    }
 }

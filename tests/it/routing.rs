@@ -598,8 +598,9 @@ async fn clickhouse_to_delta_shadow_cutover_and_rollback() {
         "the differing rows are shown: {differing:?}"
     );
 
-    // 3. Cutover: Delta answers (it refuses toHour, ClickHouse runs it), then rollback.
-    let clickhouse_only = "SELECT toHour(timestamp) AS h FROM llm_requests LIMIT 1";
+    // 3. Cutover: Delta answers (it refuses ClickHouse's JSON functions, which ClickHouse
+    // runs), then rollback.
+    let clickhouse_only = "SELECT JSONExtractString(model, 'k') AS j FROM llm_requests LIMIT 1";
     rows(&client, clickhouse_only).await;
     served
         .engine
