@@ -314,7 +314,6 @@ mod tests {
             "SELECT count() FROM t FINAL PREWHERE a = 1 LIMIT 1 BY b SETTINGS max_threads = 1, join_use_nulls = 1",
             &[
                 "FINAL on t (no dedup rule configured)",
-                "LIMIT BY",
                 "SETTINGS join_use_nulls",
             ],
         ),

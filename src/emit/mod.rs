@@ -322,6 +322,14 @@ impl Emitter<'_> {
     }
 
     fn query(&mut self, q: &Query) -> ast::Query {
+        if q.clickhouse.limit_by.is_some() && self.target != Target::ClickHouse {
+            match limit_by_as_window(q) {
+                Ok(rewritten) => return self.query(&rewritten),
+                Err(construct) => {
+                    self.reject(construct);
+                }
+            }
+        }
         for construct in &q.unsupported {
             self.reject(construct.clone());
         }
@@ -354,20 +362,27 @@ impl Emitter<'_> {
                 }),
                 limit_by: Vec::new(),
             });
-        if let Some(limit_by) = &q.clickhouse.limit_by {
-            if self.target != Target::ClickHouse || limit_clause.is_some() {
-                // TODO: the ROW_NUMBER() rewrite for other targets.
-                self.reject("LIMIT BY");
-            } else {
-                limit_clause = Some(ast::LimitClause::LimitOffset {
-                    limit: Some(self.expr(&limit_by.limit)),
-                    offset: limit_by.offset.as_ref().map(|e| ast::Offset {
-                        value: self.expr(e),
-                        rows: ast::OffsetRows::None,
-                    }),
-                    limit_by: limit_by.by.iter().map(|e| self.expr(e)).collect(),
-                });
+        let mut fetch = None;
+        if let (Some(limit_by), Target::ClickHouse) = (&q.clickhouse.limit_by, self.target) {
+            // ClickHouse reads `LIMIT n BY b LIMIT k` or `… FETCH FIRST k ROWS ONLY`; the
+            // AST holds one LIMIT clause, so the second limit prints as FETCH, which has
+            // no OFFSET.
+            if q.offset.is_some() {
+                self.reject("LIMIT BY followed by LIMIT … OFFSET");
             }
+            fetch = q.limit.as_ref().map(|k| ast::Fetch {
+                with_ties: false,
+                percent: false,
+                quantity: Some(self.expr(k)),
+            });
+            limit_clause = Some(ast::LimitClause::LimitOffset {
+                limit: Some(self.expr(&limit_by.limit)),
+                offset: limit_by.offset.as_ref().map(|e| ast::Offset {
+                    value: self.expr(e),
+                    rows: ast::OffsetRows::None,
+                }),
+                limit_by: limit_by.by.iter().map(|e| self.expr(e)).collect(),
+            });
         }
         let mut settings = Vec::new();
         for (key, value) in &q.clickhouse.settings {
@@ -386,7 +401,7 @@ impl Emitter<'_> {
             body: Box::new(body),
             order_by,
             limit_clause,
-            fetch: None,
+            fetch,
             locks: Vec::new(),
             for_clause: None,
             settings: (!settings.is_empty()).then_some(settings),
@@ -451,39 +466,21 @@ impl Emitter<'_> {
     /// suffix (`count`, `count_1`) because some targets (DataFusion) reject duplicates.
     /// ORDER BY on an output name or ordinal keeps working: names and positions are kept.
     fn projection(&mut self, items: &[SelectItem]) -> Vec<ast::SelectItem> {
-        let names: Vec<Option<String>> = items
-            .iter()
-            .map(|item| match item {
-                SelectItem::Expr { alias: Some(a), .. } => Some(a.clone()),
-                SelectItem::Expr { expr, alias: None } => Some(ir::output_name(expr)),
-                SelectItem::Wildcard | SelectItem::QualifiedWildcard(_) => None,
-            })
-            .collect();
-        let all_names: HashSet<&String> = names.iter().flatten().collect();
-        let mut used: HashSet<String> = HashSet::new();
+        let names = unique_output_names(items);
         items
             .iter()
             .zip(&names)
             .map(|(item, name)| match (item, name) {
-                (SelectItem::Expr { expr, alias }, Some(name)) => {
-                    let unique = if used.contains(name) {
-                        (1..)
-                            .map(|i| format!("{name}_{i}"))
-                            .find(|n| !used.contains(n) && !all_names.contains(n))
-                            .expect("an unused suffix exists")
-                    } else {
-                        name.clone()
-                    };
-                    used.insert(unique.clone());
+                (SelectItem::Expr { expr, alias }, Some(unique)) => {
                     let is_named_column =
-                        matches!(expr, Expr::Column(c) if alias.is_none() && c.name == unique);
+                        matches!(expr, Expr::Column(c) if alias.is_none() && c.name == *unique);
                     let expr = self.expr(expr);
                     if is_named_column {
                         ast::SelectItem::UnnamedExpr(expr)
                     } else {
                         ast::SelectItem::ExprWithAlias {
                             expr,
-                            alias: self.ident(&unique),
+                            alias: self.ident(unique),
                         }
                     }
                 }
@@ -990,6 +987,22 @@ impl Emitter<'_> {
                 expr,
                 list,
                 negated,
+            } if matches!(**expr, Expr::Tuple(_)) && !self.passes_through() => {
+                let membership = self.tuple_in_list(expr, list);
+                self.negated(membership, *negated)
+            }
+            Expr::InSubquery {
+                expr,
+                query,
+                negated,
+            } if matches!(**expr, Expr::Tuple(_)) && !self.passes_through() => {
+                let membership = self.tuple_in_subquery(expr, query);
+                self.negated(membership, *negated)
+            }
+            Expr::InList {
+                expr,
+                list,
+                negated,
             } => ast::Expr::In {
                 expr: self.operand(expr),
                 target: ast::InTarget::List(list.iter().map(|e| self.expr(e)).collect()),
@@ -1095,7 +1108,185 @@ impl Emitter<'_> {
         }
     }
 
+    fn negated(&mut self, e: ast::Expr, negated: bool) -> ast::Expr {
+        if negated {
+            ast::Expr::UnaryOp {
+                op: ast::UnaryOperator::Not,
+                expr: Box::new(operand(e)),
+            }
+        } else {
+            e
+        }
+    }
+
+    /// ClickHouse's `(a, b) IN ((1, 'x'), …)`: true iff some tuple matches element-wise,
+    /// and false (never NULL) otherwise, also when an element is NULL. As standard SQL:
+    /// `coalesce((a = 1 AND b = 'x') OR …, false)`.
+    fn tuple_in_list(&mut self, tuple: &Expr, list: &[Expr]) -> ast::Expr {
+        let Expr::Tuple(left) = tuple else {
+            return self.reject("tuple IN");
+        };
+        let mut alternatives = Vec::new();
+        for item in list {
+            match item {
+                Expr::Tuple(right) if right.len() == left.len() => {
+                    let equalities = left.iter().zip(right).map(|(l, r)| Expr::Binary {
+                        left: Box::new(l.clone()),
+                        op: BinaryOp::Eq,
+                        right: Box::new(r.clone()),
+                    });
+                    alternatives.push(conjunction(equalities.collect(), BinaryOp::And));
+                }
+                _ => return self.reject("tuple IN with an item that is not a tuple of its size"),
+            }
+        }
+        if alternatives.is_empty() {
+            return self.reject("tuple IN ()");
+        }
+        let any = conjunction(alternatives, BinaryOp::Or);
+        self.never_null(any)
+    }
+
+    /// ClickHouse's `(a, b) IN (SELECT x, y …)` (false, never NULL, when nothing matches):
+    /// `EXISTS (SELECT 1 FROM (…) AS __switchyard_in (c1, c2) WHERE c1 = a AND c2 = b)`.
+    fn tuple_in_subquery(&mut self, tuple: &Expr, query: &Query) -> ast::Expr {
+        const ALIAS: &str = "__switchyard_in";
+        let Expr::Tuple(left) = tuple else {
+            return self.reject("tuple IN");
+        };
+        if self.target == Target::StarRocks {
+            return self.reject("tuple IN (subquery)");
+        }
+        let columns: Vec<String> = (1..=left.len()).map(|i| format!("{ALIAS}_{i}")).collect();
+        let equalities = left
+            .iter()
+            .zip(&columns)
+            .map(|(l, c)| Expr::Binary {
+                left: Box::new(Expr::Column(ir::ColumnRef {
+                    qualifier: vec![ALIAS.into()],
+                    name: c.clone(),
+                })),
+                op: BinaryOp::Eq,
+                right: Box::new(l.clone()),
+            })
+            .collect();
+        let probe = Query {
+            with: None,
+            body: SetExpr::Select(Box::new(Select {
+                distinct: false,
+                projection: vec![SelectItem::Expr {
+                    expr: Expr::Literal(Literal::Int(1)),
+                    alias: None,
+                }],
+                from: vec![TableRef::Derived {
+                    query: Box::new(query.clone()),
+                    alias: Some(ir::TableAlias {
+                        name: ALIAS.into(),
+                        columns,
+                    }),
+                }],
+                filter: Some(conjunction(equalities, BinaryOp::And)),
+                group_by: Vec::new(),
+                having: None,
+            })),
+            order_by: Vec::new(),
+            limit: None,
+            offset: None,
+            unsupported: Vec::new(),
+            clickhouse: Default::default(),
+            flavor: self.flavor,
+            named_params: Vec::new(),
+        };
+        ast::Expr::Exists {
+            subquery: Box::new(self.query(&probe)),
+            negated: false,
+        }
+    }
+
+    /// `coalesce(e, false)`.
+    fn never_null(&mut self, e: Expr) -> ast::Expr {
+        match ir::functions::lookup("coalesce") {
+            Some(coalesce) => self.expr(&Expr::Function(FunctionCall {
+                func: Func::Known(coalesce),
+                params: Vec::new(),
+                args: vec![e, Expr::Literal(Literal::Bool(false))],
+                star: false,
+                distinct: false,
+                order_by: Vec::new(),
+                filter: None,
+                over: None,
+            })),
+            None => self.reject("coalesce"),
+        }
+    }
+
+    /// ClickHouse calls whose meaning is query structure rather than a function: tuple
+    /// element access and aggregates over a window. `None`: not one of them.
+    fn structural_call(&mut self, name: &str, call: &FunctionCall) -> Option<ast::Expr> {
+        if name == "tupleElement" {
+            // Only a literal tuple has elements every target can name.
+            return Some(match call.args.as_slice() {
+                [Expr::Tuple(items), Expr::Literal(Literal::Int(i))] => {
+                    match usize::try_from(*i)
+                        .ok()
+                        .and_then(|i| items.get(i.wrapping_sub(1)))
+                    {
+                        Some(item) => self.expr(item),
+                        None => self.reject("tupleElement with an index out of range"),
+                    }
+                }
+                _ => self.reject("tuple element access of a non-literal tuple"),
+            });
+        }
+        let window = call.over.as_ref()?;
+        // Over a frame that holds the current row (never empty), these ClickHouse
+        // aggregates compute what the standard ones do: NULLs skipped, NULL only if
+        // every input is NULL. (ClickHouse's default frame is the standard one.)
+        const SAME_OVER_A_WINDOW: &[&str] = &["sum", "avg", "min", "max"];
+        // Standard aggregate names are case-insensitive in ClickHouse.
+        let Some(canonical) = SAME_OVER_A_WINDOW
+            .iter()
+            .find(|n| n.eq_ignore_ascii_case(name))
+        else {
+            return Some(self.reject(format!("{name} over a window")));
+        };
+        let holds_current_row = window.frame.as_ref().is_none_or(|frame| {
+            matches!(
+                frame.start,
+                FrameBound::Preceding(_) | FrameBound::CurrentRow
+            ) && matches!(
+                frame.end,
+                None | Some(FrameBound::CurrentRow | FrameBound::Following(_))
+            )
+        });
+        let def = ir::functions::lookup(canonical)?;
+        let plain = call.params.is_empty()
+            && !call.distinct
+            && call.order_by.is_empty()
+            && call.filter.is_none()
+            && call.args.len() == 1;
+        Some(if !holds_current_row {
+            self.reject(format!("{name} over a window frame that may be empty"))
+        } else if !plain {
+            self.reject(format!(
+                "{name} with parameters/DISTINCT/ORDER BY/FILTER over a window"
+            ))
+        } else {
+            self.function(&FunctionCall {
+                func: Func::Known(def),
+                ..call.clone()
+            })
+        })
+    }
+
     fn function(&mut self, call: &FunctionCall) -> ast::Expr {
+        if let (Func::Anonymous(name), false, Flavor::ClickHouse) =
+            (&call.func, self.passes_through(), self.flavor)
+        {
+            if let Some(e) = self.structural_call(name, call) {
+                return e;
+            }
+        }
         let def = match &call.func {
             Func::Known(def) => *def,
             Func::Anonymous(name) if self.passes_through() => {
@@ -1293,6 +1484,262 @@ impl Emitter<'_> {
             window_frame,
         }
     }
+}
+
+/// `e1 op e2 op …` for a non-empty list.
+fn conjunction(mut items: Vec<Expr>, op: BinaryOp) -> Expr {
+    let first = items.remove(0);
+    items.into_iter().fold(first, |left, right| Expr::Binary {
+        left: Box::new(left),
+        op,
+        right: Box::new(right),
+    })
+}
+
+/// The result column names of a select list by Postgres' rules (`ir::output_name`), made
+/// unique with suffixes (`count`, `count_1`) because some targets (DataFusion) reject
+/// duplicates; `None` for wildcards.
+fn unique_output_names(items: &[SelectItem]) -> Vec<Option<String>> {
+    let names: Vec<Option<String>> = items
+        .iter()
+        .map(|item| match item {
+            SelectItem::Expr { alias: Some(a), .. } => Some(a.clone()),
+            SelectItem::Expr { expr, alias: None } => Some(ir::output_name(expr)),
+            SelectItem::Wildcard | SelectItem::QualifiedWildcard(_) => None,
+        })
+        .collect();
+    let all_names: HashSet<&String> = names.iter().flatten().collect();
+    let mut used: HashSet<String> = HashSet::new();
+    names
+        .iter()
+        .map(|name| {
+            let name = name.as_ref()?;
+            let unique = if used.contains(name) {
+                (1..)
+                    .map(|i| format!("{name}_{i}"))
+                    .find(|n| !used.contains(n) && !all_names.contains(n))
+                    .expect("an unused suffix exists")
+            } else {
+                name.clone()
+            };
+            used.insert(unique.clone());
+            Some(unique)
+        })
+        .collect()
+}
+
+/// ClickHouse's `SELECT … ORDER BY o LIMIT n [OFFSET m] BY b [LIMIT k [OFFSET j]]` for
+/// targets without LIMIT BY. ClickHouse sorts, keeps rows m+1..m+n of each b group in that
+/// order, then applies LIMIT k OFFSET j; as standard SQL:
+///
+/// ```sql
+/// SELECT <names> FROM (
+///   SELECT <items AS names>,
+///          row_number() OVER (PARTITION BY b ORDER BY o) AS __switchyard_rn,
+///          <o items that are not result columns> AS __switchyard_order_<i>
+///   FROM … WHERE … GROUP BY … HAVING …) AS __switchyard_limit_by
+/// WHERE __switchyard_rn > m AND __switchyard_rn <= m + n
+/// ORDER BY <o by result column> LIMIT k OFFSET j
+/// ```
+///
+/// ClickHouse resolves select-list aliases and positions in o and b; so does this (other
+/// engines do not in window clauses), and its default null order (last) is made explicit.
+fn limit_by_as_window(q: &Query) -> std::result::Result<Query, &'static str> {
+    const RN: &str = "__switchyard_rn";
+    let Some(limit_by) = &q.clickhouse.limit_by else {
+        return Err("LIMIT BY");
+    };
+    let SetExpr::Select(select) = &q.body else {
+        return Err("LIMIT BY on a set operation");
+    };
+    if select.distinct {
+        // The window would number rows before DISTINCT removes duplicates.
+        return Err("LIMIT BY with DISTINCT");
+    }
+    let names = unique_output_names(&select.projection);
+    let Some(names) = names.into_iter().collect::<Option<Vec<String>>>() else {
+        return Err("LIMIT BY with SELECT *");
+    };
+    let items: Vec<(&Expr, Option<&String>)> = select
+        .projection
+        .iter()
+        .filter_map(|item| match item {
+            SelectItem::Expr { expr, alias } => Some((expr, alias.as_ref())),
+            _ => None,
+        })
+        .collect();
+    // Select-list aliases and positions, as ClickHouse reads them anywhere in the query.
+    let resolve = |e: &Expr| -> Expr {
+        if let Expr::Literal(Literal::Int(i)) = e {
+            if let Some((item, _)) = usize::try_from(*i)
+                .ok()
+                .and_then(|i| items.get(i.wrapping_sub(1)))
+            {
+                return (*item).clone();
+            }
+        }
+        let mut resolved = e.clone();
+        ir::visit::for_each_in_expr_mut(&mut resolved, &mut |e| {
+            if let Expr::Column(c) = e {
+                let aliased = items
+                    .iter()
+                    .find(|(_, alias)| c.qualifier.is_empty() && *alias == Some(&c.name));
+                if let Some((item, _)) = aliased {
+                    *e = (*item).clone();
+                }
+            }
+        });
+        resolved
+    };
+    let nulls_last = |item: &OrderByItem| item.nulls_first.or(Some(false));
+
+    let mut inner = (**select).clone();
+    inner.projection = items
+        .iter()
+        .zip(&names)
+        .map(|((expr, alias), name)| SelectItem::Expr {
+            expr: (*expr).clone(),
+            // A plain column keeps its name unaliased; everything else is named.
+            alias: match expr {
+                Expr::Column(c) if alias.is_none() && c.name == *name => None,
+                _ => Some(name.clone()),
+            },
+        })
+        .collect();
+    let window_order: Vec<OrderByItem> = q
+        .order_by
+        .iter()
+        .map(|item| OrderByItem {
+            expr: resolve(&item.expr),
+            desc: item.desc,
+            nulls_first: nulls_last(item),
+        })
+        .collect();
+    let row_number = ir::functions::lookup("row_number").ok_or("LIMIT BY")?;
+    inner.projection.push(SelectItem::Expr {
+        expr: Expr::Function(FunctionCall {
+            func: Func::Known(row_number),
+            params: Vec::new(),
+            args: Vec::new(),
+            star: false,
+            distinct: false,
+            order_by: Vec::new(),
+            filter: None,
+            over: Some(WindowSpec {
+                partition_by: limit_by.by.iter().map(&resolve).collect(),
+                order_by: window_order.clone(),
+                frame: None,
+            }),
+        }),
+        alias: Some(RN.into()),
+    });
+    let column = |name: &str| {
+        Expr::Column(ir::ColumnRef {
+            qualifier: Vec::new(),
+            name: name.to_string(),
+        })
+    };
+    // The final order, by result column where the item is one, else by a hidden column.
+    let mut outer_order = Vec::new();
+    for (i, (item, resolved)) in q.order_by.iter().zip(window_order).enumerate() {
+        let expr = match &item.expr {
+            Expr::Literal(Literal::Int(p)) if (1..=names.len() as i64).contains(p) => {
+                item.expr.clone()
+            }
+            Expr::Column(c) if c.qualifier.is_empty() && names.contains(&c.name) => {
+                item.expr.clone()
+            }
+            _ => {
+                let hidden = format!("__switchyard_order_{}", i + 1);
+                inner.projection.push(SelectItem::Expr {
+                    expr: resolved.expr,
+                    alias: Some(hidden.clone()),
+                });
+                column(&hidden)
+            }
+        };
+        outer_order.push(OrderByItem {
+            expr,
+            desc: item.desc,
+            nulls_first: nulls_last(item),
+        });
+    }
+    let binary = |left: Expr, op, right: Expr| Expr::Binary {
+        left: Box::new(left),
+        op,
+        right: Box::new(right),
+    };
+    let filter = match &limit_by.offset {
+        None => binary(column(RN), BinaryOp::LtEq, limit_by.limit.clone()),
+        Some(m) => binary(
+            binary(column(RN), BinaryOp::Gt, m.clone()),
+            BinaryOp::And,
+            binary(
+                column(RN),
+                BinaryOp::LtEq,
+                match (m, &limit_by.limit) {
+                    (Expr::Literal(Literal::Int(m)), Expr::Literal(Literal::Int(n)))
+                        if m.checked_add(*n).is_some() =>
+                    {
+                        Expr::Literal(Literal::Int(m + n))
+                    }
+                    (m, n) => binary(m.clone(), BinaryOp::Plus, n.clone()),
+                },
+            ),
+        ),
+    };
+    let query = |body, order_by, limit, offset, clickhouse| Query {
+        with: None,
+        body,
+        order_by,
+        limit,
+        offset,
+        unsupported: Vec::new(),
+        clickhouse,
+        flavor: q.flavor,
+        named_params: Vec::new(),
+    };
+    let derived = TableRef::Derived {
+        query: Box::new(query(
+            SetExpr::Select(Box::new(inner)),
+            Vec::new(),
+            None,
+            None,
+            ir::ClickHouseClauses::default(),
+        )),
+        alias: Some(ir::TableAlias {
+            name: "__switchyard_limit_by".into(),
+            columns: Vec::new(),
+        }),
+    };
+    let outer = Select {
+        distinct: false,
+        projection: names
+            .iter()
+            .map(|name| SelectItem::Expr {
+                expr: column(name),
+                alias: None,
+            })
+            .collect(),
+        from: vec![derived],
+        filter: Some(filter),
+        group_by: Vec::new(),
+        having: None,
+    };
+    let mut clickhouse = q.clickhouse.clone();
+    clickhouse.limit_by = None;
+    Ok(Query {
+        with: q.with.clone(),
+        unsupported: q.unsupported.clone(),
+        named_params: q.named_params.clone(),
+        ..query(
+            SetExpr::Select(Box::new(outer)),
+            outer_order,
+            q.limit.clone(),
+            q.offset.clone(),
+            clickhouse,
+        )
+    })
 }
 
 fn binary_operator(op: BinaryOp) -> ast::BinaryOperator {

@@ -14,6 +14,10 @@ const FIXTURES: &[(&str, &str)] = &[
         "postgres.txt",
         include_str!("../../fixtures/translate/postgres.txt"),
     ),
+    (
+        "clauses.txt",
+        include_str!("../../fixtures/translate/clauses.txt"),
+    ),
 ];
 
 /// One fixture block.

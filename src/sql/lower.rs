@@ -86,6 +86,10 @@ fn scalar_alias(name: &str) -> Option<Expr> {
 /// `WITH <expr> AS name`, encoded as the CTE `name AS (SELECT <expr>)`.
 pub const SCALAR_ALIAS_MARKER: &str = "__switchyard_scalar_alias";
 
+/// The table hint `sql::dialect::rewrite_tokens` puts where ClickHouse wrote FINAL after a
+/// table alias (`FROM t AS v FINAL` → `FROM t AS v WITH (__switchyard_final)`).
+pub const FINAL_MARKER: &str = "__switchyard_final";
+
 /// Names of constructs found in one query level that the IR cannot represent.
 type Unsupported = Vec<String>;
 
@@ -203,10 +207,21 @@ fn lower_inner(
         Some(sp::FormatClause::Identifier(name)) => clickhouse.format = Some(name.value.clone()),
         Some(sp::FormatClause::Null) => clickhouse.format = Some("Null".into()),
     }
+    // `LIMIT … BY … LIMIT k [OFFSET o]` reaches here as `… |> LIMIT k [OFFSET o]`
+    // (`dialect::rewrite_tokens`); the plain LIMIT/OFFSET went to the LIMIT BY.
+    let mut pipes = q.pipe_operators.as_slice();
+    let mut offset = offset;
+    if let (Some(_), None, None, [sp::PipeOperator::Limit { expr: l, offset: o }, rest @ ..]) =
+        (&clickhouse.limit_by, &limit, &offset, pipes)
+    {
+        limit = Some(expr(l)?);
+        offset = o.as_ref().map(expr).transpose()?;
+        pipes = rest;
+    }
     let clauses = [
         (!q.locks.is_empty(), "FOR UPDATE/SHARE"),
         (q.for_clause.is_some(), "FOR XML/JSON"),
-        (!q.pipe_operators.is_empty(), "pipe operator |>"),
+        (!pipes.is_empty(), "pipe operator |>"),
     ];
     unsupported.extend(clauses.iter().filter(|c| c.0).map(|c| c.1.to_string()));
 
@@ -545,7 +560,9 @@ fn table_factor(t: &sp::TableFactor, unsupported: &mut Unsupported) -> Result<Ta
             if sample.is_some() {
                 unsupported.push("SAMPLE".into());
             }
-            let extras = !with_hints.is_empty()
+            let marked_final = matches!(with_hints.as_slice(),
+                [sp::Expr::Identifier(i)] if i.value == FINAL_MARKER && i.quote_style.is_none());
+            let extras = (!with_hints.is_empty() && !marked_final)
                 || version.is_some()
                 || *with_ordinality
                 || !partitions.is_empty()
@@ -558,12 +575,13 @@ fn table_factor(t: &sp::TableFactor, unsupported: &mut Unsupported) -> Result<Ta
             // sqlparser reads ClickHouse's `FROM t FINAL` as the alias FINAL (unquoted,
             // no AS). Postgres has no FINAL, so in either flavour that is the modifier;
             // `t AS final` or `t "final"` stays an alias.
-            let final_modifier = alias.as_ref().is_some_and(|a| {
+            let final_alias = alias.as_ref().is_some_and(|a| {
                 !a.explicit
                     && a.name.quote_style.is_none()
                     && a.name.value.eq_ignore_ascii_case("final")
             });
-            let alias = if final_modifier {
+            let final_modifier = final_alias || marked_final;
+            let alias = if final_alias {
                 None
             } else {
                 table_alias(alias, unsupported)
