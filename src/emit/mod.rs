@@ -863,6 +863,28 @@ impl Emitter<'_> {
             Expr::AnyOp { .. } if self.target != Target::DataFusion => {
                 self.reject("op ANY (array)")
             }
+            // StarRocks names these fields' extractors as functions (MySQL's).
+            Expr::Extract { field, expr }
+                if self.target == Target::StarRocks
+                    && ["year", "quarter", "month", "day", "hour", "minute"]
+                        .contains(&field.as_str()) =>
+            {
+                let arg = self.expr(expr);
+                ast::Expr::Function(ast::Function {
+                    name: object_name(vec![ast::Ident::new(field)]),
+                    uses_odbc_syntax: false,
+                    parameters: ast::FunctionArguments::None,
+                    args: ast::FunctionArguments::List(ast::FunctionArgumentList {
+                        duplicate_treatment: None,
+                        args: vec![ast::FunctionArg::Unnamed(ast::FunctionArgExpr::Expr(arg))],
+                        clauses: Vec::new(),
+                    }),
+                    within_group: Vec::new(),
+                    filter: None,
+                    null_treatment: None,
+                    over: None,
+                })
+            }
             Expr::Extract { .. } if self.target != Target::DataFusion && !self.passes_through() => {
                 self.reject("EXTRACT")
             }

@@ -435,3 +435,88 @@ mod against_datafusion {
         assert_eq!(rows, ["1:new"], "{sql}");
     }
 }
+
+/// ClickBench (`../shared/bench/clickbench`, read at test time and never copied into the
+/// project; `SWITCHYARD_CLICKBENCH_DIR` overrides the location): every one of its 43
+/// ClickHouse queries translates for every target, and the DataFusion translations plan
+/// and run in DataFusion over an empty `hits` table built from its ClickHouse schema.
+mod clickbench {
+    use datafusion::prelude::SessionContext;
+
+    use super::{context, translate, Target};
+    use crate::sql::DialectSetting;
+
+    fn files() -> Option<(String, String)> {
+        let dir = std::env::var("SWITCHYARD_CLICKBENCH_DIR").unwrap_or_else(|_| {
+            concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/bench/clickbench").to_string()
+        });
+        let read = |name: &str| std::fs::read_to_string(format!("{dir}/{name}")).ok();
+        match (
+            read("clickhouse-queries.sql"),
+            read("clickhouse-create.sql"),
+        ) {
+            (Some(queries), Some(create)) => Some((queries, create)),
+            _ => {
+                eprintln!(
+                    "SKIPPED: ClickBench files not found in {dir} (set SWITCHYARD_CLICKBENCH_DIR)"
+                );
+                None
+            }
+        }
+    }
+
+    /// `CREATE TABLE hits ("Name" TYPE, …)` for DataFusion from ClickBench's ClickHouse
+    /// schema, whose column types are standard SQL spellings.
+    fn datafusion_create(create: &str) -> String {
+        let columns: Vec<String> = create
+            .lines()
+            .map(str::trim)
+            .filter_map(|line| {
+                let line = line.strip_suffix(',').unwrap_or(line);
+                let (name, ty) = line.split_once(' ')?;
+                let ty = ty.strip_suffix(" NOT NULL")?;
+                Some(format!("\"{name}\" {ty}"))
+            })
+            .collect();
+        format!("CREATE TABLE hits ({})", columns.join(", "))
+    }
+
+    #[tokio::test]
+    async fn all_queries_translate_for_every_target() {
+        let Some((queries, create)) = files() else {
+            return;
+        };
+        let queries: Vec<&str> = queries
+            .lines()
+            .map(|l| l.trim().trim_end_matches(';'))
+            .filter(|l| !l.is_empty())
+            .collect();
+        assert_eq!(queries.len(), 43, "ClickBench has 43 queries");
+        let ctx = SessionContext::new();
+        let create = datafusion_create(&create);
+        ctx.sql(&create).await.unwrap().collect().await.unwrap();
+        let mut failures = Vec::new();
+        for (i, sql) in queries.iter().enumerate() {
+            for target in Target::ALL {
+                let emitted = match translate(sql, DialectSetting::ClickHouse, target, &context()) {
+                    Ok(emitted) => emitted,
+                    Err(e) => {
+                        failures.push(format!("Q{i} [{}] {sql}\n  {e}", target.name()));
+                        continue;
+                    }
+                };
+                if target != Target::DataFusion {
+                    continue;
+                }
+                let outcome = match ctx.sql(&emitted).await {
+                    Ok(frame) => frame.collect().await.map(|_| ()),
+                    Err(e) => Err(e),
+                };
+                if let Err(e) = outcome {
+                    failures.push(format!("Q{i} [datafusion] {emitted}\n  {e}"));
+                }
+            }
+        }
+        assert!(failures.is_empty(), "\n{}", failures.join("\n\n"));
+    }
+}

@@ -1228,8 +1228,12 @@ fn function(f: &sp::Function) -> Result<Expr> {
         Some([single]) => single.clone(),
         _ => f.name.to_string(),
     };
-    let mut problems: Vec<String> = Vec::new();
     let clickhouse = flavor() == Flavor::ClickHouse;
+    let name = match clickhouse_case_insensitive(&name) {
+        Some(canonical) if clickhouse => canonical.to_string(),
+        _ => name,
+    };
+    let mut problems: Vec<String> = Vec::new();
     let mut params = Vec::new();
     if let (true, sp::FunctionArguments::List(list)) = (clickhouse, &f.parameters) {
         for arg in &list.args {
@@ -1357,6 +1361,28 @@ fn function(f: &sp::Function) -> Result<Expr> {
         filter,
         over,
     }))
+}
+
+/// ClickHouse functions whose names it reads in any case (`SUM`, `Date_Trunc`), and the
+/// spelling they are kept under (`REGEXP_REPLACE` is an alias of `replaceRegexpAll`).
+fn clickhouse_case_insensitive(name: &str) -> Option<&'static str> {
+    const NAMES: &[(&str, &str)] = &[
+        ("sum", "sum"),
+        ("avg", "avg"),
+        ("min", "min"),
+        ("max", "max"),
+        ("lower", "lower"),
+        ("upper", "upper"),
+        ("length", "length"),
+        ("substring", "substring"),
+        ("concat", "concat"),
+        ("date_trunc", "date_trunc"),
+        ("regexp_replace", "replaceRegexpAll"),
+    ];
+    NAMES
+        .iter()
+        .find(|(n, _)| n.eq_ignore_ascii_case(name))
+        .map(|(_, canonical)| *canonical)
 }
 
 /// ClickHouse functions that compute exactly what a catalogue function computes, and its
