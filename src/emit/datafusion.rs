@@ -625,6 +625,7 @@ mod tests {
                         from: Vec::new(),
                         filter: None,
                         group_by: Vec::new(),
+                        group_by_modifiers: Vec::new(),
                         having: None,
                     })),
                     order_by: Vec::new(),

@@ -24,8 +24,8 @@ use sqlparser::ast::helpers::attached_token::AttachedToken;
 use crate::error::{Error, Result};
 use crate::ir::{
     self, BinaryOp, DataType, Expr, Flavor, FrameBound, FrameUnits, Func, FunctionCall,
-    JoinConstraint, JoinKind, Literal, OrderByItem, Query, Select, SelectItem, SetExpr,
-    SetOperator, TableRef, UnaryOp, WindowSpec,
+    GroupByModifier, JoinConstraint, JoinKind, Literal, OrderByItem, Query, Select, SelectItem,
+    SetExpr, SetOperator, TableRef, UnaryOp, WindowSpec,
 };
 
 /// A backend dialect switchyard can emit.
@@ -112,16 +112,34 @@ pub fn emit(query: &Query, target: Target) -> Result<String> {
 
 /// Emits `query` for `target` with the table facts in `context`.
 pub fn emit_with(query: &Query, target: Target, context: &EmitContext) -> Result<String> {
+    emit_with_notices(query, target, context).map(|emitted| emitted.sql)
+}
+
+/// SQL for a backend, and what the client should be told about it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Emitted {
+    pub sql: String,
+    /// Clauses stripped because they mean nothing to the target and change no result
+    /// (`SETTINGS max_threads`, `FORMAT`): one NOTICE each for the client.
+    pub notices: Vec<String>,
+}
+
+/// `emit_with`, with the notices the client should see.
+pub fn emit_with_notices(query: &Query, target: Target, context: &EmitContext) -> Result<Emitted> {
     let mut emitter = Emitter {
         target,
         dialect: target.dialect(),
         context,
         flavor: query.flavor,
         unsupported: Vec::new(),
+        notices: Vec::new(),
     };
     let ast = emitter.query(query);
     if emitter.unsupported.is_empty() {
-        Ok(ast.to_string())
+        Ok(Emitted {
+            sql: ast.to_string(),
+            notices: emitter.notices,
+        })
     } else {
         Err(Error::Unsupported {
             constructs: emitter.unsupported,
@@ -296,6 +314,7 @@ struct Emitter<'a> {
     /// The flavour the client wrote the statement in.
     flavor: Flavor,
     unsupported: Vec<String>,
+    notices: Vec<String>,
 }
 
 impl Emitter<'_> {
@@ -391,11 +410,21 @@ impl Emitter<'_> {
                     key: self.setting_name(key),
                     value: self.expr(value),
                 });
-            } else if !RESULT_NEUTRAL_SETTINGS.contains(&key.as_str()) {
+            } else if RESULT_NEUTRAL_SETTINGS.contains(&key.as_str()) {
+                self.notices.push(format!(
+                    "SETTINGS {key} ignored: it has no meaning on {}",
+                    self.target.name()
+                ));
+            } else {
                 self.reject(format!("SETTINGS {key}"));
             }
         }
         // FORMAT is never emitted: the backend client chooses the result format.
+        if let Some(format) = &q.clickhouse.format {
+            self.notices.push(format!(
+                "FORMAT {format} ignored: results are sent in the Postgres wire format"
+            ));
+        }
         ast::Query {
             with,
             body: Box::new(body),
@@ -453,9 +482,28 @@ impl Emitter<'_> {
         select.distinct = s.distinct.then_some(ast::Distinct::Distinct);
         select.from = s.from.iter().map(|t| self.table_with_joins(t)).collect();
         select.selection = s.filter.as_ref().map(|e| self.expr(e));
+        let mut modifiers = Vec::new();
+        for modifier in &s.group_by_modifiers {
+            if self.passes_through() {
+                modifiers.push(match modifier {
+                    GroupByModifier::Rollup => ast::GroupByWithModifier::Rollup,
+                    GroupByModifier::Cube => ast::GroupByWithModifier::Cube,
+                    GroupByModifier::Totals => ast::GroupByWithModifier::Totals,
+                });
+            } else {
+                // Rolled-up keys hold default values (0, '') in ClickHouse where GROUPING
+                // SETS give NULL, and which keys are Nullable is unknown here; TOTALS is a
+                // row outside the result set.
+                let why = match modifier {
+                    GroupByModifier::Totals => "a totals row outside the result set",
+                    _ => "ClickHouse fills rolled-up keys with default values",
+                };
+                self.reject(format!("GROUP BY … {} ({why})", modifier.keyword()));
+            }
+        }
         select.group_by = ast::GroupByExpr::Expressions(
             s.group_by.iter().map(|e| self.expr(e)).collect(),
-            Vec::new(),
+            modifiers,
         );
         select.having = s.having.as_ref().map(|e| self.expr(e));
         select
@@ -518,6 +566,7 @@ impl Emitter<'_> {
             right,
             kind,
             constraint,
+            global,
         } = t
         else {
             return ast::TableWithJoins {
@@ -556,7 +605,9 @@ impl Emitter<'_> {
         };
         tree.joins.push(ast::Join {
             relation,
-            global: false,
+            // A distribution hint only ClickHouse reads; the others read the right side
+            // in full, which is what GLOBAL asks for.
+            global: *global && self.target == Target::ClickHouse,
             join_operator,
         });
         tree
@@ -1017,9 +1068,9 @@ impl Emitter<'_> {
                 expr,
                 query,
                 negated,
+                ..
             } if matches!(**expr, Expr::Tuple(_)) && !self.passes_through() => {
-                let membership = self.tuple_in_subquery(expr, query);
-                self.negated(membership, *negated)
+                self.tuple_in_subquery(expr, query, *negated)
             }
             Expr::InList {
                 expr,
@@ -1035,11 +1086,13 @@ impl Emitter<'_> {
                 expr,
                 query,
                 negated,
+                global,
             } => ast::Expr::In {
                 expr: self.operand(expr),
                 target: ast::InTarget::Subquery(Box::new(self.query(query))),
                 negated: *negated,
-                global: false,
+                // See `TableRef::Join::global`.
+                global: *global && self.target == Target::ClickHouse,
             },
             Expr::AnyOp { left, op, array } => ast::Expr::AnyOp {
                 left: self.operand(left),
@@ -1171,13 +1224,16 @@ impl Emitter<'_> {
 
     /// ClickHouse's `(a, b) IN (SELECT x, y …)` (false, never NULL, when nothing matches):
     /// `EXISTS (SELECT 1 FROM (…) AS __switchyard_in (c1, c2) WHERE c1 = a AND c2 = b)`.
-    fn tuple_in_subquery(&mut self, tuple: &Expr, query: &Query) -> ast::Expr {
+    fn tuple_in_subquery(&mut self, tuple: &Expr, query: &Query, negated: bool) -> ast::Expr {
         const ALIAS: &str = "__switchyard_in";
         let Expr::Tuple(left) = tuple else {
             return self.reject("tuple IN");
         };
-        if self.target == Target::StarRocks {
-            return self.reject("tuple IN (subquery)");
+        // StarRocks: no column list on a derived table; DataFusion cannot plan this
+        // correlated NOT EXISTS.
+        if self.target == Target::StarRocks || negated {
+            let not = if negated { "NOT " } else { "" };
+            return self.reject(format!("tuple {not}IN (subquery)"));
         }
         let columns: Vec<String> = (1..=left.len()).map(|i| format!("{ALIAS}_{i}")).collect();
         let equalities = left
@@ -1209,6 +1265,7 @@ impl Emitter<'_> {
                 }],
                 filter: Some(conjunction(equalities, BinaryOp::And)),
                 group_by: Vec::new(),
+                group_by_modifiers: Vec::new(),
                 having: None,
             })),
             order_by: Vec::new(),
@@ -1221,7 +1278,7 @@ impl Emitter<'_> {
         };
         ast::Expr::Exists {
             subquery: Box::new(self.query(&probe)),
-            negated: false,
+            negated,
         }
     }
 
@@ -1746,6 +1803,7 @@ fn limit_by_as_window(q: &Query) -> std::result::Result<Query, &'static str> {
         from: vec![derived],
         filter: Some(filter),
         group_by: Vec::new(),
+        group_by_modifiers: Vec::new(),
         having: None,
     };
     let mut clickhouse = q.clickhouse.clone();

@@ -126,7 +126,28 @@ pub struct Select {
     pub from: Vec<TableRef>,
     pub filter: Option<Expr>,
     pub group_by: Vec<Expr>,
+    /// ClickHouse `GROUP BY … WITH ROLLUP | CUBE | TOTALS`, in written order.
+    pub group_by_modifiers: Vec<GroupByModifier>,
     pub having: Option<Expr>,
+}
+
+/// ClickHouse's GROUP BY modifiers. Its rolled-up rows hold the key columns' default values
+/// (0, ''), not NULL, and TOTALS is an extra row outside the result set proper.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum GroupByModifier {
+    Rollup,
+    Cube,
+    Totals,
+}
+
+impl GroupByModifier {
+    pub fn keyword(self) -> &'static str {
+        match self {
+            GroupByModifier::Rollup => "WITH ROLLUP",
+            GroupByModifier::Cube => "WITH CUBE",
+            GroupByModifier::Totals => "WITH TOTALS",
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -159,6 +180,9 @@ pub enum TableRef {
         right: Box<TableRef>,
         kind: JoinKind,
         constraint: JoinConstraint,
+        /// ClickHouse `GLOBAL JOIN`: a distribution hint whose meaning (the right side read
+        /// in full, not per shard) is what every single-engine target does anyway.
+        global: bool,
     },
     /// A FROM item the IR cannot represent, named for the error message.
     Unsupported(String),
@@ -259,6 +283,8 @@ pub enum Expr {
         expr: Box<Expr>,
         query: Box<Query>,
         negated: bool,
+        /// ClickHouse `GLOBAL IN`; see `TableRef::Join::global`.
+        global: bool,
     },
     /// `left op ANY (array)`
     AnyOp {

@@ -12,9 +12,9 @@ use crate::error::{Error, Result};
 use crate::ir::functions::{self, FunctionKind};
 use crate::ir::{
     BinaryOp, ClickHouseClauses, ColumnRef, Cte, DataType, Expr, Flavor, FrameBound, FrameUnits,
-    Func, FunctionCall, JoinConstraint, JoinKind, LimitBy, Literal, OrderByItem, Query, Select,
-    SelectItem, SetExpr, SetOperator, TableAlias, TableName, TableRef, UnaryOp, WindowFrame,
-    WindowSpec, With,
+    Func, FunctionCall, GroupByModifier, JoinConstraint, JoinKind, LimitBy, Literal, OrderByItem,
+    Query, Select, SelectItem, SetExpr, SetOperator, TableAlias, TableName, TableRef, UnaryOp,
+    WindowFrame, WindowSpec, With,
 };
 
 /// Lowers one Postgres-flavoured query (a `Statement::Query`'s body) into the IR.
@@ -343,16 +343,29 @@ fn select(s: &sp::Select, unsupported: &mut Unsupported) -> Result<Select> {
         (s.qualify.is_some(), "QUALIFY"),
         (s.value_table_mode.is_some(), "SELECT AS VALUE/STRUCT"),
         (s.flavor != sp::SelectFlavor::Standard, "FROM-first SELECT"),
+        (s.projection.is_empty(), "empty select list"),
     ];
     unsupported.extend(clauses.iter().filter(|c| c.0).map(|c| c.1.to_string()));
 
+    let mut group_by_modifiers = Vec::new();
     let group_by = match &s.group_by {
         sp::GroupByExpr::All(_) => {
             unsupported.push("GROUP BY ALL".into());
             Vec::new()
         }
         sp::GroupByExpr::Expressions(exprs, modifiers) => {
-            unsupported.extend(modifiers.iter().map(|m| format!("GROUP BY … {m}")));
+            for modifier in modifiers {
+                match modifier {
+                    sp::GroupByWithModifier::Rollup => {
+                        group_by_modifiers.push(GroupByModifier::Rollup)
+                    }
+                    sp::GroupByWithModifier::Cube => group_by_modifiers.push(GroupByModifier::Cube),
+                    sp::GroupByWithModifier::Totals => {
+                        group_by_modifiers.push(GroupByModifier::Totals)
+                    }
+                    other => unsupported.push(format!("GROUP BY … {other}")),
+                }
+            }
             exprs.iter().map(expr).collect::<Result<_>>()?
         }
     };
@@ -379,6 +392,7 @@ fn select(s: &sp::Select, unsupported: &mut Unsupported) -> Result<Select> {
             (None, None) => None,
         },
         group_by,
+        group_by_modifiers,
         having: s.having.as_ref().map(expr).transpose()?,
     })
 }
@@ -466,9 +480,6 @@ fn table_with_joins(t: &sp::TableWithJoins, unsupported: &mut Unsupported) -> Re
     let mut tree = table_factor(&t.relation, unsupported)?;
     for join in &t.joins {
         let right = table_factor(&join.relation, unsupported)?;
-        if join.global {
-            unsupported.push("GLOBAL JOIN".into());
-        }
         use sp::JoinOperator as Op;
         let (kind, constraint) = match &join.join_operator {
             Op::Join(c) | Op::Inner(c) => (JoinKind::Inner, c),
@@ -531,6 +542,7 @@ fn table_with_joins(t: &sp::TableWithJoins, unsupported: &mut Unsupported) -> Re
             right: Box::new(right),
             kind,
             constraint,
+            global: join.global,
         };
     }
     Ok(tree)
@@ -757,12 +769,12 @@ fn expr(e: &sp::Expr) -> Result<Expr> {
             high: boxed(high)?,
             negated: *negated,
         },
-        E::In { global: true, .. } => Expr::Unsupported("GLOBAL IN".into()),
+        // GLOBAL before an IN list changes nothing (no subquery to distribute).
         E::In {
             expr: inner,
             target,
             negated,
-            ..
+            global,
         } => match target {
             sp::InTarget::List(list) => Expr::InList {
                 expr: boxed(inner)?,
@@ -773,6 +785,7 @@ fn expr(e: &sp::Expr) -> Result<Expr> {
                 expr: boxed(inner)?,
                 query: Box::new(lower(query)?),
                 negated: *negated,
+                global: *global,
             },
             _ => Expr::Unsupported(format!("IN {}", describe(e))),
         },
