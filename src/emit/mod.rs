@@ -620,15 +620,44 @@ impl Emitter<'_> {
         };
         match t {
             TableRef::Table {
+                sample: Some(sample),
+                ..
+            } if self.target != Target::ClickHouse => {
+                // Sampling all of a table is reading it; any other sample is a subset
+                // only ClickHouse's sampling key defines.
+                let everything = matches!(&sample.ratio, Expr::Literal(Literal::Int(1)))
+                    && sample.offset.is_none();
+                if !everything {
+                    self.reject("SAMPLE (a subset by ClickHouse's sampling key)");
+                }
+                let TableRef::Table {
+                    name,
+                    alias,
+                    final_modifier,
+                    ..
+                } = t
+                else {
+                    unreachable!()
+                };
+                self.table_factor(&TableRef::Table {
+                    name: name.clone(),
+                    alias: alias.clone(),
+                    final_modifier: *final_modifier,
+                    sample: None,
+                })
+            }
+            TableRef::Table {
                 name,
                 alias: a,
                 final_modifier: true,
+                ..
             } if self.target != Target::ClickHouse => {
                 match self.context.dedup.get(&name.dotted()).cloned() {
                     Some(DedupRule::OnWrite(_)) => self.table_factor(&TableRef::Table {
                         name: name.clone(),
                         alias: a.clone(),
                         final_modifier: false,
+                        sample: None,
                     }),
                     Some(DedupRule::Key {
                         key,
@@ -680,6 +709,7 @@ impl Emitter<'_> {
                 name,
                 alias: a,
                 final_modifier,
+                sample,
             } => ast::TableFactor::Table {
                 name: object_name(self.idents(&name.parts)),
                 alias: alias(self, a),
@@ -693,7 +723,20 @@ impl Emitter<'_> {
                 with_ordinality: false,
                 partitions: Vec::new(),
                 json_path: None,
-                sample: None,
+                sample: sample.as_ref().map(|s| {
+                    ast::TableSampleKind::AfterTableAlias(Box::new(ast::TableSample {
+                        modifier: ast::TableSampleModifier::Sample,
+                        name: None,
+                        quantity: Some(ast::TableSampleQuantity {
+                            parenthesized: false,
+                            value: self.expr(&s.ratio),
+                            unit: None,
+                        }),
+                        seed: None,
+                        bucket: None,
+                        offset: s.offset.as_ref().map(|e| self.expr(e)),
+                    }))
+                }),
                 index_directives: Vec::new(),
                 inheritance: None,
             },
@@ -771,6 +814,7 @@ impl Emitter<'_> {
                 name: name.clone(),
                 alias: None,
                 final_modifier: false,
+                sample: None,
             }),
             joins: Vec::new(),
         }];

@@ -206,11 +206,18 @@ impl Display for TableRef {
                 name,
                 alias: a,
                 final_modifier,
+                sample,
             } => {
                 names(f, &name.parts)?;
                 alias(f, a)?;
                 if *final_modifier {
                     f.write_str(" FINAL")?;
+                }
+                if let Some(sample) = sample {
+                    write!(f, " SAMPLE {}", sample.ratio)?;
+                    if let Some(offset) = &sample.offset {
+                        write!(f, " OFFSET {offset}")?;
+                    }
                 }
                 Ok(())
             }

@@ -170,6 +170,9 @@ pub enum TableRef {
         /// ClickHouse `FROM t FINAL`: read the table deduplicated (ReplacingMergeTree).
         /// Targets without the modifier need the table's dedup rule (`emit::EmitContext`).
         final_modifier: bool,
+        /// ClickHouse `SAMPLE k [OFFSET m]`: a deterministic subset by the table's
+        /// sampling key, which only ClickHouse has.
+        sample: Option<Box<Sample>>,
     },
     Derived {
         query: Box<Query>,
@@ -186,6 +189,13 @@ pub enum TableRef {
     },
     /// A FROM item the IR cannot represent, named for the error message.
     Unsupported(String),
+}
+
+/// `SAMPLE ratio [OFFSET offset]` (ratio: a fraction, or a row count when > 1).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Sample {
+    pub ratio: Expr,
+    pub offset: Option<Expr>,
 }
 
 /// A table name as written, minus a leading `public.` schema (Postgres clients add it;

@@ -13,8 +13,8 @@ use crate::ir::functions::{self, FunctionKind};
 use crate::ir::{
     BinaryOp, ClickHouseClauses, ColumnRef, Cte, DataType, Expr, Flavor, FrameBound, FrameUnits,
     Func, FunctionCall, GroupByModifier, JoinConstraint, JoinKind, LimitBy, Literal, OrderByItem,
-    Query, Select, SelectItem, SetExpr, SetOperator, TableAlias, TableName, TableRef, UnaryOp,
-    WindowFrame, WindowSpec, With,
+    Query, Sample, Select, SelectItem, SetExpr, SetOperator, TableAlias, TableName, TableRef,
+    UnaryOp, WindowFrame, WindowSpec, With,
 };
 
 /// Lowers one Postgres-flavoured query (a `Statement::Query`'s body) into the IR.
@@ -569,9 +569,30 @@ fn table_factor(t: &sp::TableFactor, unsupported: &mut Unsupported) -> Result<Ta
             if args.is_some() {
                 return Ok(TableRef::Unsupported(format!("table function {name}")));
             }
-            if sample.is_some() {
-                unsupported.push("SAMPLE".into());
-            }
+            let sample = match sample {
+                None => None,
+                Some(
+                    sp::TableSampleKind::BeforeTableAlias(s)
+                    | sp::TableSampleKind::AfterTableAlias(s),
+                ) => match (&s.modifier, &s.name, &s.quantity, &s.seed, &s.bucket) {
+                    (
+                        sp::TableSampleModifier::Sample,
+                        None,
+                        Some(sp::TableSampleQuantity {
+                            value, unit: None, ..
+                        }),
+                        None,
+                        None,
+                    ) if flavor() == Flavor::ClickHouse => Some(Box::new(Sample {
+                        ratio: sample_ratio(value)?,
+                        offset: s.offset.as_ref().map(sample_ratio).transpose()?,
+                    })),
+                    _ => {
+                        unsupported.push(format!("table sample {}", describe(s)));
+                        None
+                    }
+                },
+            };
             let marked_final = matches!(with_hints.as_slice(),
                 [sp::Expr::Identifier(i)] if i.value == FINAL_MARKER && i.quote_style.is_none());
             let extras = (!with_hints.is_empty() && !marked_final)
@@ -604,6 +625,7 @@ fn table_factor(t: &sp::TableFactor, unsupported: &mut Unsupported) -> Result<Ta
                 },
                 alias,
                 final_modifier,
+                sample,
             }
         }
         sp::TableFactor::Derived {
@@ -634,6 +656,23 @@ fn table_factor(t: &sp::TableFactor, unsupported: &mut Unsupported) -> Result<Ta
         }
         other => TableRef::Unsupported(format!("FROM item {}", describe(other))),
     })
+}
+
+/// A SAMPLE ratio is a number or the fraction `n / m`, which ClickHouse reads as a
+/// literal there (not as its `divide` function).
+fn sample_ratio(e: &sp::Expr) -> Result<Expr> {
+    match e {
+        sp::Expr::BinaryOp {
+            left,
+            op: sp::BinaryOperator::Divide,
+            right,
+        } => Ok(Expr::Binary {
+            left: boxed(left)?,
+            op: BinaryOp::Divide,
+            right: boxed(right)?,
+        }),
+        other => expr(other),
+    }
 }
 
 fn order_by_item(o: &sp::OrderByExpr, unsupported: &mut Unsupported) -> Result<OrderByItem> {
