@@ -1202,7 +1202,14 @@ impl Emitter<'_> {
                 negated: *negated,
             },
             Expr::Lambda { params, body } if self.passes_through() => {
-                if let Some(bad) = params.iter().find(|p| !is_plain_name(p)) {
+                // Printed unquoted: a reserved word there would not read back as a name.
+                let reserved = |p: &str| {
+                    let upper = p.to_ascii_uppercase();
+                    sqlparser::keywords::RESERVED_FOR_COLUMN_ALIAS
+                        .iter()
+                        .any(|k| format!("{k:?}") == upper)
+                };
+                if let Some(bad) = params.iter().find(|p| !is_plain_name(p) || reserved(p)) {
                     return self.reject(format!("lambda parameter {bad:?}"));
                 }
                 let params: Vec<ast::LambdaFunctionParameter> = params
