@@ -314,7 +314,6 @@ mod tests {
             "SELECT count() FROM t FINAL PREWHERE a = 1 LIMIT 1 BY b SETTINGS max_threads = 1, join_use_nulls = 1",
             &[
                 "FINAL on t (no dedup rule configured)",
-                "LIMIT BY",
                 "SETTINGS join_use_nulls",
             ],
         ),
@@ -626,6 +625,7 @@ mod tests {
                         from: Vec::new(),
                         filter: None,
                         group_by: Vec::new(),
+                        group_by_modifiers: Vec::new(),
                         having: None,
                     })),
                     order_by: Vec::new(),

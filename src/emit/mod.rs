@@ -24,8 +24,8 @@ use sqlparser::ast::helpers::attached_token::AttachedToken;
 use crate::error::{Error, Result};
 use crate::ir::{
     self, BinaryOp, DataType, Expr, Flavor, FrameBound, FrameUnits, Func, FunctionCall,
-    JoinConstraint, JoinKind, Literal, OrderByItem, Query, Select, SelectItem, SetExpr,
-    SetOperator, TableRef, UnaryOp, WindowSpec,
+    GroupByModifier, JoinConstraint, JoinKind, Literal, OrderByItem, Query, Select, SelectItem,
+    SetExpr, SetOperator, TableRef, UnaryOp, WindowSpec,
 };
 
 /// A backend dialect switchyard can emit.
@@ -112,16 +112,34 @@ pub fn emit(query: &Query, target: Target) -> Result<String> {
 
 /// Emits `query` for `target` with the table facts in `context`.
 pub fn emit_with(query: &Query, target: Target, context: &EmitContext) -> Result<String> {
+    emit_with_notices(query, target, context).map(|emitted| emitted.sql)
+}
+
+/// SQL for a backend, and what the client should be told about it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Emitted {
+    pub sql: String,
+    /// Clauses stripped because they mean nothing to the target and change no result
+    /// (`SETTINGS max_threads`, `FORMAT`): one NOTICE each for the client.
+    pub notices: Vec<String>,
+}
+
+/// `emit_with`, with the notices the client should see.
+pub fn emit_with_notices(query: &Query, target: Target, context: &EmitContext) -> Result<Emitted> {
     let mut emitter = Emitter {
         target,
         dialect: target.dialect(),
         context,
         flavor: query.flavor,
         unsupported: Vec::new(),
+        notices: Vec::new(),
     };
     let ast = emitter.query(query);
     if emitter.unsupported.is_empty() {
-        Ok(ast.to_string())
+        Ok(Emitted {
+            sql: ast.to_string(),
+            notices: emitter.notices,
+        })
     } else {
         Err(Error::Unsupported {
             constructs: emitter.unsupported,
@@ -296,6 +314,7 @@ struct Emitter<'a> {
     /// The flavour the client wrote the statement in.
     flavor: Flavor,
     unsupported: Vec<String>,
+    notices: Vec<String>,
 }
 
 impl Emitter<'_> {
@@ -322,6 +341,14 @@ impl Emitter<'_> {
     }
 
     fn query(&mut self, q: &Query) -> ast::Query {
+        if q.clickhouse.limit_by.is_some() && self.target != Target::ClickHouse {
+            match limit_by_as_window(q) {
+                Ok(rewritten) => return self.query(&rewritten),
+                Err(construct) => {
+                    self.reject(construct);
+                }
+            }
+        }
         for construct in &q.unsupported {
             self.reject(construct.clone());
         }
@@ -354,20 +381,27 @@ impl Emitter<'_> {
                 }),
                 limit_by: Vec::new(),
             });
-        if let Some(limit_by) = &q.clickhouse.limit_by {
-            if self.target != Target::ClickHouse || limit_clause.is_some() {
-                // TODO: the ROW_NUMBER() rewrite for other targets.
-                self.reject("LIMIT BY");
-            } else {
-                limit_clause = Some(ast::LimitClause::LimitOffset {
-                    limit: Some(self.expr(&limit_by.limit)),
-                    offset: limit_by.offset.as_ref().map(|e| ast::Offset {
-                        value: self.expr(e),
-                        rows: ast::OffsetRows::None,
-                    }),
-                    limit_by: limit_by.by.iter().map(|e| self.expr(e)).collect(),
-                });
+        let mut fetch = None;
+        if let (Some(limit_by), Target::ClickHouse) = (&q.clickhouse.limit_by, self.target) {
+            // ClickHouse reads `LIMIT n BY b LIMIT k` or `… FETCH FIRST k ROWS ONLY`; the
+            // AST holds one LIMIT clause, so the second limit prints as FETCH, which has
+            // no OFFSET.
+            if q.offset.is_some() {
+                self.reject("LIMIT BY followed by LIMIT … OFFSET");
             }
+            fetch = q.limit.as_ref().map(|k| ast::Fetch {
+                with_ties: false,
+                percent: false,
+                quantity: Some(self.expr(k)),
+            });
+            limit_clause = Some(ast::LimitClause::LimitOffset {
+                limit: Some(self.expr(&limit_by.limit)),
+                offset: limit_by.offset.as_ref().map(|e| ast::Offset {
+                    value: self.expr(e),
+                    rows: ast::OffsetRows::None,
+                }),
+                limit_by: limit_by.by.iter().map(|e| self.expr(e)).collect(),
+            });
         }
         let mut settings = Vec::new();
         for (key, value) in &q.clickhouse.settings {
@@ -376,17 +410,27 @@ impl Emitter<'_> {
                     key: self.setting_name(key),
                     value: self.expr(value),
                 });
-            } else if !RESULT_NEUTRAL_SETTINGS.contains(&key.as_str()) {
+            } else if RESULT_NEUTRAL_SETTINGS.contains(&key.as_str()) {
+                self.notices.push(format!(
+                    "SETTINGS {key} ignored: it has no meaning on {}",
+                    self.target.name()
+                ));
+            } else {
                 self.reject(format!("SETTINGS {key}"));
             }
         }
         // FORMAT is never emitted: the backend client chooses the result format.
+        if let Some(format) = &q.clickhouse.format {
+            self.notices.push(format!(
+                "FORMAT {format} ignored: results are sent in the Postgres wire format"
+            ));
+        }
         ast::Query {
             with,
             body: Box::new(body),
             order_by,
             limit_clause,
-            fetch: None,
+            fetch,
             locks: Vec::new(),
             for_clause: None,
             settings: (!settings.is_empty()).then_some(settings),
@@ -438,9 +482,28 @@ impl Emitter<'_> {
         select.distinct = s.distinct.then_some(ast::Distinct::Distinct);
         select.from = s.from.iter().map(|t| self.table_with_joins(t)).collect();
         select.selection = s.filter.as_ref().map(|e| self.expr(e));
+        let mut modifiers = Vec::new();
+        for modifier in &s.group_by_modifiers {
+            if self.passes_through() {
+                modifiers.push(match modifier {
+                    GroupByModifier::Rollup => ast::GroupByWithModifier::Rollup,
+                    GroupByModifier::Cube => ast::GroupByWithModifier::Cube,
+                    GroupByModifier::Totals => ast::GroupByWithModifier::Totals,
+                });
+            } else {
+                // Rolled-up keys hold default values (0, '') in ClickHouse where GROUPING
+                // SETS give NULL, and which keys are Nullable is unknown here; TOTALS is a
+                // row outside the result set.
+                let why = match modifier {
+                    GroupByModifier::Totals => "a totals row outside the result set",
+                    _ => "ClickHouse fills rolled-up keys with default values",
+                };
+                self.reject(format!("GROUP BY … {} ({why})", modifier.keyword()));
+            }
+        }
         select.group_by = ast::GroupByExpr::Expressions(
             s.group_by.iter().map(|e| self.expr(e)).collect(),
-            Vec::new(),
+            modifiers,
         );
         select.having = s.having.as_ref().map(|e| self.expr(e));
         select
@@ -451,39 +514,21 @@ impl Emitter<'_> {
     /// suffix (`count`, `count_1`) because some targets (DataFusion) reject duplicates.
     /// ORDER BY on an output name or ordinal keeps working: names and positions are kept.
     fn projection(&mut self, items: &[SelectItem]) -> Vec<ast::SelectItem> {
-        let names: Vec<Option<String>> = items
-            .iter()
-            .map(|item| match item {
-                SelectItem::Expr { alias: Some(a), .. } => Some(a.clone()),
-                SelectItem::Expr { expr, alias: None } => Some(ir::output_name(expr)),
-                SelectItem::Wildcard | SelectItem::QualifiedWildcard(_) => None,
-            })
-            .collect();
-        let all_names: HashSet<&String> = names.iter().flatten().collect();
-        let mut used: HashSet<String> = HashSet::new();
+        let names = unique_output_names(items);
         items
             .iter()
             .zip(&names)
             .map(|(item, name)| match (item, name) {
-                (SelectItem::Expr { expr, alias }, Some(name)) => {
-                    let unique = if used.contains(name) {
-                        (1..)
-                            .map(|i| format!("{name}_{i}"))
-                            .find(|n| !used.contains(n) && !all_names.contains(n))
-                            .expect("an unused suffix exists")
-                    } else {
-                        name.clone()
-                    };
-                    used.insert(unique.clone());
+                (SelectItem::Expr { expr, alias }, Some(unique)) => {
                     let is_named_column =
-                        matches!(expr, Expr::Column(c) if alias.is_none() && c.name == unique);
+                        matches!(expr, Expr::Column(c) if alias.is_none() && c.name == *unique);
                     let expr = self.expr(expr);
                     if is_named_column {
                         ast::SelectItem::UnnamedExpr(expr)
                     } else {
                         ast::SelectItem::ExprWithAlias {
                             expr,
-                            alias: self.ident(&unique),
+                            alias: self.ident(unique),
                         }
                     }
                 }
@@ -521,6 +566,7 @@ impl Emitter<'_> {
             right,
             kind,
             constraint,
+            global,
         } = t
         else {
             return ast::TableWithJoins {
@@ -559,7 +605,9 @@ impl Emitter<'_> {
         };
         tree.joins.push(ast::Join {
             relation,
-            global: false,
+            // A distribution hint only ClickHouse reads; the others read the right side
+            // in full, which is what GLOBAL asks for.
+            global: *global && self.target == Target::ClickHouse,
             join_operator,
         });
         tree
@@ -572,15 +620,44 @@ impl Emitter<'_> {
         };
         match t {
             TableRef::Table {
+                sample: Some(sample),
+                ..
+            } if self.target != Target::ClickHouse => {
+                // Sampling all of a table is reading it; any other sample is a subset
+                // only ClickHouse's sampling key defines.
+                let everything = matches!(&sample.ratio, Expr::Literal(Literal::Int(1)))
+                    && sample.offset.is_none();
+                if !everything {
+                    self.reject("SAMPLE (a subset by ClickHouse's sampling key)");
+                }
+                let TableRef::Table {
+                    name,
+                    alias,
+                    final_modifier,
+                    ..
+                } = t
+                else {
+                    unreachable!()
+                };
+                self.table_factor(&TableRef::Table {
+                    name: name.clone(),
+                    alias: alias.clone(),
+                    final_modifier: *final_modifier,
+                    sample: None,
+                })
+            }
+            TableRef::Table {
                 name,
                 alias: a,
                 final_modifier: true,
+                ..
             } if self.target != Target::ClickHouse => {
                 match self.context.dedup.get(&name.dotted()).cloned() {
                     Some(DedupRule::OnWrite(_)) => self.table_factor(&TableRef::Table {
                         name: name.clone(),
                         alias: a.clone(),
                         final_modifier: false,
+                        sample: None,
                     }),
                     Some(DedupRule::Key {
                         key,
@@ -632,6 +709,7 @@ impl Emitter<'_> {
                 name,
                 alias: a,
                 final_modifier,
+                sample,
             } => ast::TableFactor::Table {
                 name: object_name(self.idents(&name.parts)),
                 alias: alias(self, a),
@@ -645,7 +723,20 @@ impl Emitter<'_> {
                 with_ordinality: false,
                 partitions: Vec::new(),
                 json_path: None,
-                sample: None,
+                sample: sample.as_ref().map(|s| {
+                    ast::TableSampleKind::AfterTableAlias(Box::new(ast::TableSample {
+                        modifier: ast::TableSampleModifier::Sample,
+                        name: None,
+                        quantity: Some(ast::TableSampleQuantity {
+                            parenthesized: false,
+                            value: self.expr(&s.ratio),
+                            unit: None,
+                        }),
+                        seed: None,
+                        bucket: None,
+                        offset: s.offset.as_ref().map(|e| self.expr(e)),
+                    }))
+                }),
                 index_directives: Vec::new(),
                 inheritance: None,
             },
@@ -723,6 +814,7 @@ impl Emitter<'_> {
                 name: name.clone(),
                 alias: None,
                 final_modifier: false,
+                sample: None,
             }),
             joins: Vec::new(),
         }];
@@ -866,6 +958,28 @@ impl Emitter<'_> {
             Expr::AnyOp { .. } if self.target != Target::DataFusion => {
                 self.reject("op ANY (array)")
             }
+            // StarRocks names these fields' extractors as functions (MySQL's).
+            Expr::Extract { field, expr }
+                if self.target == Target::StarRocks
+                    && ["year", "quarter", "month", "day", "hour", "minute"]
+                        .contains(&field.as_str()) =>
+            {
+                let arg = self.expr(expr);
+                ast::Expr::Function(ast::Function {
+                    name: object_name(vec![ast::Ident::new(field)]),
+                    uses_odbc_syntax: false,
+                    parameters: ast::FunctionArguments::None,
+                    args: ast::FunctionArguments::List(ast::FunctionArgumentList {
+                        duplicate_treatment: None,
+                        args: vec![ast::FunctionArg::Unnamed(ast::FunctionArgExpr::Expr(arg))],
+                        clauses: Vec::new(),
+                    }),
+                    within_group: Vec::new(),
+                    filter: None,
+                    null_treatment: None,
+                    over: None,
+                })
+            }
             Expr::Extract { .. } if self.target != Target::DataFusion && !self.passes_through() => {
                 self.reject("EXTRACT")
             }
@@ -990,6 +1104,22 @@ impl Emitter<'_> {
                 expr,
                 list,
                 negated,
+            } if matches!(**expr, Expr::Tuple(_)) && !self.passes_through() => {
+                let membership = self.tuple_in_list(expr, list);
+                self.negated(membership, *negated)
+            }
+            Expr::InSubquery {
+                expr,
+                query,
+                negated,
+                ..
+            } if matches!(**expr, Expr::Tuple(_)) && !self.passes_through() => {
+                self.tuple_in_subquery(expr, query, *negated)
+            }
+            Expr::InList {
+                expr,
+                list,
+                negated,
             } => ast::Expr::In {
                 expr: self.operand(expr),
                 target: ast::InTarget::List(list.iter().map(|e| self.expr(e)).collect()),
@@ -1000,11 +1130,13 @@ impl Emitter<'_> {
                 expr,
                 query,
                 negated,
+                global,
             } => ast::Expr::In {
                 expr: self.operand(expr),
                 target: ast::InTarget::Subquery(Box::new(self.query(query))),
                 negated: *negated,
-                global: false,
+                // See `TableRef::Join::global`.
+                global: *global && self.target == Target::ClickHouse,
             },
             Expr::AnyOp { left, op, array } => ast::Expr::AnyOp {
                 left: self.operand(left),
@@ -1075,7 +1207,14 @@ impl Emitter<'_> {
                 negated: *negated,
             },
             Expr::Lambda { params, body } if self.passes_through() => {
-                if let Some(bad) = params.iter().find(|p| !is_plain_name(p)) {
+                // Printed unquoted: a reserved word there would not read back as a name.
+                let reserved = |p: &str| {
+                    let upper = p.to_ascii_uppercase();
+                    sqlparser::keywords::RESERVED_FOR_COLUMN_ALIAS
+                        .iter()
+                        .any(|k| format!("{k:?}") == upper)
+                };
+                if let Some(bad) = params.iter().find(|p| !is_plain_name(p) || reserved(p)) {
                     return self.reject(format!("lambda parameter {bad:?}"));
                 }
                 let params: Vec<ast::LambdaFunctionParameter> = params
@@ -1100,7 +1239,189 @@ impl Emitter<'_> {
         }
     }
 
+    fn negated(&mut self, e: ast::Expr, negated: bool) -> ast::Expr {
+        if negated {
+            ast::Expr::UnaryOp {
+                op: ast::UnaryOperator::Not,
+                expr: Box::new(operand(e)),
+            }
+        } else {
+            e
+        }
+    }
+
+    /// ClickHouse's `(a, b) IN ((1, 'x'), …)`: true iff some tuple matches element-wise,
+    /// and false (never NULL) otherwise, also when an element is NULL. As standard SQL:
+    /// `coalesce((a = 1 AND b = 'x') OR …, false)`.
+    fn tuple_in_list(&mut self, tuple: &Expr, list: &[Expr]) -> ast::Expr {
+        let Expr::Tuple(left) = tuple else {
+            return self.reject("tuple IN");
+        };
+        let mut alternatives = Vec::new();
+        for item in list {
+            match item {
+                Expr::Tuple(right) if right.len() == left.len() => {
+                    let equalities = left.iter().zip(right).map(|(l, r)| Expr::Binary {
+                        left: Box::new(l.clone()),
+                        op: BinaryOp::Eq,
+                        right: Box::new(r.clone()),
+                    });
+                    alternatives.push(conjunction(equalities.collect(), BinaryOp::And));
+                }
+                _ => return self.reject("tuple IN with an item that is not a tuple of its size"),
+            }
+        }
+        if alternatives.is_empty() {
+            return self.reject("tuple IN ()");
+        }
+        let any = conjunction(alternatives, BinaryOp::Or);
+        self.never_null(any)
+    }
+
+    /// ClickHouse's `(a, b) IN (SELECT x, y …)` (false, never NULL, when nothing matches):
+    /// `EXISTS (SELECT 1 FROM (…) AS __switchyard_in (c1, c2) WHERE c1 = a AND c2 = b)`.
+    fn tuple_in_subquery(&mut self, tuple: &Expr, query: &Query, negated: bool) -> ast::Expr {
+        const ALIAS: &str = "__switchyard_in";
+        let Expr::Tuple(left) = tuple else {
+            return self.reject("tuple IN");
+        };
+        // StarRocks: no column list on a derived table; DataFusion cannot plan this
+        // correlated NOT EXISTS.
+        if self.target == Target::StarRocks || negated {
+            let not = if negated { "NOT " } else { "" };
+            return self.reject(format!("tuple {not}IN (subquery)"));
+        }
+        let columns: Vec<String> = (1..=left.len()).map(|i| format!("{ALIAS}_{i}")).collect();
+        let equalities = left
+            .iter()
+            .zip(&columns)
+            .map(|(l, c)| Expr::Binary {
+                left: Box::new(Expr::Column(ir::ColumnRef {
+                    qualifier: vec![ALIAS.into()],
+                    name: c.clone(),
+                })),
+                op: BinaryOp::Eq,
+                right: Box::new(l.clone()),
+            })
+            .collect();
+        let probe = Query {
+            with: None,
+            body: SetExpr::Select(Box::new(Select {
+                distinct: false,
+                projection: vec![SelectItem::Expr {
+                    expr: Expr::Literal(Literal::Int(1)),
+                    alias: None,
+                }],
+                from: vec![TableRef::Derived {
+                    query: Box::new(query.clone()),
+                    alias: Some(ir::TableAlias {
+                        name: ALIAS.into(),
+                        columns,
+                    }),
+                }],
+                filter: Some(conjunction(equalities, BinaryOp::And)),
+                group_by: Vec::new(),
+                group_by_modifiers: Vec::new(),
+                having: None,
+            })),
+            order_by: Vec::new(),
+            limit: None,
+            offset: None,
+            unsupported: Vec::new(),
+            clickhouse: Default::default(),
+            flavor: self.flavor,
+            named_params: Vec::new(),
+        };
+        ast::Expr::Exists {
+            subquery: Box::new(self.query(&probe)),
+            negated,
+        }
+    }
+
+    /// `coalesce(e, false)`.
+    fn never_null(&mut self, e: Expr) -> ast::Expr {
+        match ir::functions::lookup("coalesce") {
+            Some(coalesce) => self.expr(&Expr::Function(FunctionCall {
+                func: Func::Known(coalesce),
+                params: Vec::new(),
+                args: vec![e, Expr::Literal(Literal::Bool(false))],
+                star: false,
+                distinct: false,
+                order_by: Vec::new(),
+                filter: None,
+                over: None,
+            })),
+            None => self.reject("coalesce"),
+        }
+    }
+
+    /// ClickHouse calls whose meaning is query structure rather than a function: tuple
+    /// element access and aggregates over a window. `None`: not one of them.
+    fn structural_call(&mut self, name: &str, call: &FunctionCall) -> Option<ast::Expr> {
+        if name == "tupleElement" {
+            // Only a literal tuple has elements every target can name.
+            return Some(match call.args.as_slice() {
+                [Expr::Tuple(items), Expr::Literal(Literal::Int(i))] => {
+                    match usize::try_from(*i)
+                        .ok()
+                        .and_then(|i| items.get(i.wrapping_sub(1)))
+                    {
+                        Some(item) => self.expr(item),
+                        None => self.reject("tupleElement with an index out of range"),
+                    }
+                }
+                _ => self.reject("tuple element access of a non-literal tuple"),
+            });
+        }
+        let window = call.over.as_ref()?;
+        // Over a frame that holds the current row (never empty), these ClickHouse
+        // aggregates compute what the standard ones do: NULLs skipped, NULL only if
+        // every input is NULL. (ClickHouse's default frame is the standard one.)
+        const SAME_OVER_A_WINDOW: &[&str] = &["sum", "avg", "min", "max"];
+        // Standard aggregate names are case-insensitive in ClickHouse.
+        let Some(canonical) = SAME_OVER_A_WINDOW
+            .iter()
+            .find(|n| n.eq_ignore_ascii_case(name))
+        else {
+            return Some(self.reject(format!("{name} over a window")));
+        };
+        let holds_current_row = window.frame.as_ref().is_none_or(|frame| {
+            matches!(
+                frame.start,
+                FrameBound::Preceding(_) | FrameBound::CurrentRow
+            ) && matches!(
+                frame.end,
+                None | Some(FrameBound::CurrentRow | FrameBound::Following(_))
+            )
+        });
+        let def = ir::functions::lookup(canonical)?;
+        let plain = call.params.is_empty()
+            && !call.distinct
+            && call.order_by.is_empty()
+            && call.filter.is_none()
+            && call.args.len() == 1;
+        Some(if !holds_current_row {
+            self.reject(format!("{name} over a window frame that may be empty"))
+        } else if !plain {
+            self.reject(format!(
+                "{name} with parameters/DISTINCT/ORDER BY/FILTER over a window"
+            ))
+        } else {
+            self.function(&FunctionCall {
+                func: Func::Known(def),
+                ..call.clone()
+            })
+        })
+    }
+
     fn function(&mut self, call: &FunctionCall) -> ast::Expr {
+        if let (Func::Anonymous(name), false, Flavor::ClickHouse) =
+            (&call.func, self.passes_through(), self.flavor)
+        {
+            if let Some(e) = self.structural_call(name, call) {
+                return e;
+            }
+        }
         let def = match &call.func {
             Func::Known(def) => *def,
             Func::Anonymous(name) if self.passes_through() => {
@@ -1298,6 +1619,263 @@ impl Emitter<'_> {
             window_frame,
         }
     }
+}
+
+/// `e1 op e2 op …` for a non-empty list.
+fn conjunction(mut items: Vec<Expr>, op: BinaryOp) -> Expr {
+    let first = items.remove(0);
+    items.into_iter().fold(first, |left, right| Expr::Binary {
+        left: Box::new(left),
+        op,
+        right: Box::new(right),
+    })
+}
+
+/// The result column names of a select list by Postgres' rules (`ir::output_name`), made
+/// unique with suffixes (`count`, `count_1`) because some targets (DataFusion) reject
+/// duplicates; `None` for wildcards.
+fn unique_output_names(items: &[SelectItem]) -> Vec<Option<String>> {
+    let names: Vec<Option<String>> = items
+        .iter()
+        .map(|item| match item {
+            SelectItem::Expr { alias: Some(a), .. } => Some(a.clone()),
+            SelectItem::Expr { expr, alias: None } => Some(ir::output_name(expr)),
+            SelectItem::Wildcard | SelectItem::QualifiedWildcard(_) => None,
+        })
+        .collect();
+    let all_names: HashSet<&String> = names.iter().flatten().collect();
+    let mut used: HashSet<String> = HashSet::new();
+    names
+        .iter()
+        .map(|name| {
+            let name = name.as_ref()?;
+            let unique = if used.contains(name) {
+                (1..)
+                    .map(|i| format!("{name}_{i}"))
+                    .find(|n| !used.contains(n) && !all_names.contains(n))
+                    .expect("an unused suffix exists")
+            } else {
+                name.clone()
+            };
+            used.insert(unique.clone());
+            Some(unique)
+        })
+        .collect()
+}
+
+/// ClickHouse's `SELECT … ORDER BY o LIMIT n [OFFSET m] BY b [LIMIT k [OFFSET j]]` for
+/// targets without LIMIT BY. ClickHouse sorts, keeps rows m+1..m+n of each b group in that
+/// order, then applies LIMIT k OFFSET j; as standard SQL:
+///
+/// ```sql
+/// SELECT <names> FROM (
+///   SELECT <items AS names>,
+///          row_number() OVER (PARTITION BY b ORDER BY o) AS __switchyard_rn,
+///          <o items that are not result columns> AS __switchyard_order_<i>
+///   FROM … WHERE … GROUP BY … HAVING …) AS __switchyard_limit_by
+/// WHERE __switchyard_rn > m AND __switchyard_rn <= m + n
+/// ORDER BY <o by result column> LIMIT k OFFSET j
+/// ```
+///
+/// ClickHouse resolves select-list aliases and positions in o and b; so does this (other
+/// engines do not in window clauses), and its default null order (last) is made explicit.
+fn limit_by_as_window(q: &Query) -> std::result::Result<Query, &'static str> {
+    const RN: &str = "__switchyard_rn";
+    let Some(limit_by) = &q.clickhouse.limit_by else {
+        return Err("LIMIT BY");
+    };
+    let SetExpr::Select(select) = &q.body else {
+        return Err("LIMIT BY on a set operation");
+    };
+    if select.distinct {
+        // The window would number rows before DISTINCT removes duplicates.
+        return Err("LIMIT BY with DISTINCT");
+    }
+    let names = unique_output_names(&select.projection);
+    let Some(names) = names.into_iter().collect::<Option<Vec<String>>>() else {
+        return Err("LIMIT BY with SELECT *");
+    };
+    let items: Vec<(&Expr, Option<&String>)> = select
+        .projection
+        .iter()
+        .filter_map(|item| match item {
+            SelectItem::Expr { expr, alias } => Some((expr, alias.as_ref())),
+            _ => None,
+        })
+        .collect();
+    // Select-list aliases and positions, as ClickHouse reads them anywhere in the query.
+    let resolve = |e: &Expr| -> Expr {
+        if let Expr::Literal(Literal::Int(i)) = e {
+            if let Some((item, _)) = usize::try_from(*i)
+                .ok()
+                .and_then(|i| items.get(i.wrapping_sub(1)))
+            {
+                return (*item).clone();
+            }
+        }
+        let mut resolved = e.clone();
+        ir::visit::for_each_in_expr_mut(&mut resolved, &mut |e| {
+            if let Expr::Column(c) = e {
+                let aliased = items
+                    .iter()
+                    .find(|(_, alias)| c.qualifier.is_empty() && *alias == Some(&c.name));
+                if let Some((item, _)) = aliased {
+                    *e = (*item).clone();
+                }
+            }
+        });
+        resolved
+    };
+    let nulls_last = |item: &OrderByItem| item.nulls_first.or(Some(false));
+
+    let mut inner = (**select).clone();
+    inner.projection = items
+        .iter()
+        .zip(&names)
+        .map(|((expr, alias), name)| SelectItem::Expr {
+            expr: (*expr).clone(),
+            // A plain column keeps its name unaliased; everything else is named.
+            alias: match expr {
+                Expr::Column(c) if alias.is_none() && c.name == *name => None,
+                _ => Some(name.clone()),
+            },
+        })
+        .collect();
+    let window_order: Vec<OrderByItem> = q
+        .order_by
+        .iter()
+        .map(|item| OrderByItem {
+            expr: resolve(&item.expr),
+            desc: item.desc,
+            nulls_first: nulls_last(item),
+        })
+        .collect();
+    let row_number = ir::functions::lookup("row_number").ok_or("LIMIT BY")?;
+    inner.projection.push(SelectItem::Expr {
+        expr: Expr::Function(FunctionCall {
+            func: Func::Known(row_number),
+            params: Vec::new(),
+            args: Vec::new(),
+            star: false,
+            distinct: false,
+            order_by: Vec::new(),
+            filter: None,
+            over: Some(WindowSpec {
+                partition_by: limit_by.by.iter().map(&resolve).collect(),
+                order_by: window_order.clone(),
+                frame: None,
+            }),
+        }),
+        alias: Some(RN.into()),
+    });
+    let column = |name: &str| {
+        Expr::Column(ir::ColumnRef {
+            qualifier: Vec::new(),
+            name: name.to_string(),
+        })
+    };
+    // The final order, by result column where the item is one, else by a hidden column.
+    let mut outer_order = Vec::new();
+    for (i, (item, resolved)) in q.order_by.iter().zip(window_order).enumerate() {
+        let expr = match &item.expr {
+            Expr::Literal(Literal::Int(p)) if (1..=names.len() as i64).contains(p) => {
+                item.expr.clone()
+            }
+            Expr::Column(c) if c.qualifier.is_empty() && names.contains(&c.name) => {
+                item.expr.clone()
+            }
+            _ => {
+                let hidden = format!("__switchyard_order_{}", i + 1);
+                inner.projection.push(SelectItem::Expr {
+                    expr: resolved.expr,
+                    alias: Some(hidden.clone()),
+                });
+                column(&hidden)
+            }
+        };
+        outer_order.push(OrderByItem {
+            expr,
+            desc: item.desc,
+            nulls_first: nulls_last(item),
+        });
+    }
+    let binary = |left: Expr, op, right: Expr| Expr::Binary {
+        left: Box::new(left),
+        op,
+        right: Box::new(right),
+    };
+    let filter = match &limit_by.offset {
+        None => binary(column(RN), BinaryOp::LtEq, limit_by.limit.clone()),
+        Some(m) => binary(
+            binary(column(RN), BinaryOp::Gt, m.clone()),
+            BinaryOp::And,
+            binary(
+                column(RN),
+                BinaryOp::LtEq,
+                match (m, &limit_by.limit) {
+                    (Expr::Literal(Literal::Int(m)), Expr::Literal(Literal::Int(n)))
+                        if m.checked_add(*n).is_some() =>
+                    {
+                        Expr::Literal(Literal::Int(m + n))
+                    }
+                    (m, n) => binary(m.clone(), BinaryOp::Plus, n.clone()),
+                },
+            ),
+        ),
+    };
+    let query = |body, order_by, limit, offset, clickhouse| Query {
+        with: None,
+        body,
+        order_by,
+        limit,
+        offset,
+        unsupported: Vec::new(),
+        clickhouse,
+        flavor: q.flavor,
+        named_params: Vec::new(),
+    };
+    let derived = TableRef::Derived {
+        query: Box::new(query(
+            SetExpr::Select(Box::new(inner)),
+            Vec::new(),
+            None,
+            None,
+            ir::ClickHouseClauses::default(),
+        )),
+        alias: Some(ir::TableAlias {
+            name: "__switchyard_limit_by".into(),
+            columns: Vec::new(),
+        }),
+    };
+    let outer = Select {
+        distinct: false,
+        projection: names
+            .iter()
+            .map(|name| SelectItem::Expr {
+                expr: column(name),
+                alias: None,
+            })
+            .collect(),
+        from: vec![derived],
+        filter: Some(filter),
+        group_by: Vec::new(),
+        group_by_modifiers: Vec::new(),
+        having: None,
+    };
+    let mut clickhouse = q.clickhouse.clone();
+    clickhouse.limit_by = None;
+    Ok(Query {
+        with: q.with.clone(),
+        unsupported: q.unsupported.clone(),
+        named_params: q.named_params.clone(),
+        ..query(
+            SetExpr::Select(Box::new(outer)),
+            outer_order,
+            q.limit.clone(),
+            q.offset.clone(),
+            clickhouse,
+        )
+    })
 }
 
 fn binary_operator(op: BinaryOp) -> ast::BinaryOperator {

@@ -178,6 +178,9 @@ impl Display for Select {
             f.write_str(" GROUP BY ")?;
             exprs(f, &self.group_by)?;
         }
+        for modifier in &self.group_by_modifiers {
+            write!(f, " {}", modifier.keyword())?;
+        }
         if let Some(having) = &self.having {
             write!(f, " HAVING {having}")?;
         }
@@ -203,11 +206,18 @@ impl Display for TableRef {
                 name,
                 alias: a,
                 final_modifier,
+                sample,
             } => {
                 names(f, &name.parts)?;
                 alias(f, a)?;
                 if *final_modifier {
                     f.write_str(" FINAL")?;
+                }
+                if let Some(sample) = sample {
+                    write!(f, " SAMPLE {}", sample.ratio)?;
+                    if let Some(offset) = &sample.offset {
+                        write!(f, " OFFSET {offset}")?;
+                    }
                 }
                 Ok(())
             }
@@ -220,7 +230,11 @@ impl Display for TableRef {
                 right,
                 kind,
                 constraint,
+                global,
             } => {
+                if *global {
+                    write!(f, "GLOBAL ")?;
+                }
                 let kind = match kind {
                     JoinKind::Inner => "JOIN",
                     JoinKind::Left => "LEFT JOIN",
@@ -388,7 +402,11 @@ impl Display for Expr {
                 expr,
                 query,
                 negated,
-            } => write!(f, "({expr} {}IN ({query}))", not(*negated)),
+                global,
+            } => {
+                let global = if *global { "GLOBAL " } else { "" };
+                write!(f, "({expr} {global}{}IN ({query}))", not(*negated))
+            }
             Expr::AnyOp { left, op, array } => {
                 write!(f, "({left} {} ANY({array}))", op.symbol())
             }

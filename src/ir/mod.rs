@@ -126,7 +126,28 @@ pub struct Select {
     pub from: Vec<TableRef>,
     pub filter: Option<Expr>,
     pub group_by: Vec<Expr>,
+    /// ClickHouse `GROUP BY … WITH ROLLUP | CUBE | TOTALS`, in written order.
+    pub group_by_modifiers: Vec<GroupByModifier>,
     pub having: Option<Expr>,
+}
+
+/// ClickHouse's GROUP BY modifiers. Its rolled-up rows hold the key columns' default values
+/// (0, ''), not NULL, and TOTALS is an extra row outside the result set proper.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum GroupByModifier {
+    Rollup,
+    Cube,
+    Totals,
+}
+
+impl GroupByModifier {
+    pub fn keyword(self) -> &'static str {
+        match self {
+            GroupByModifier::Rollup => "WITH ROLLUP",
+            GroupByModifier::Cube => "WITH CUBE",
+            GroupByModifier::Totals => "WITH TOTALS",
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -149,6 +170,9 @@ pub enum TableRef {
         /// ClickHouse `FROM t FINAL`: read the table deduplicated (ReplacingMergeTree).
         /// Targets without the modifier need the table's dedup rule (`emit::EmitContext`).
         final_modifier: bool,
+        /// ClickHouse `SAMPLE k [OFFSET m]`: a deterministic subset by the table's
+        /// sampling key, which only ClickHouse has.
+        sample: Option<Box<Sample>>,
     },
     Derived {
         query: Box<Query>,
@@ -159,9 +183,19 @@ pub enum TableRef {
         right: Box<TableRef>,
         kind: JoinKind,
         constraint: JoinConstraint,
+        /// ClickHouse `GLOBAL JOIN`: a distribution hint whose meaning (the right side read
+        /// in full, not per shard) is what every single-engine target does anyway.
+        global: bool,
     },
     /// A FROM item the IR cannot represent, named for the error message.
     Unsupported(String),
+}
+
+/// `SAMPLE ratio [OFFSET offset]` (ratio: a fraction, or a row count when > 1).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Sample {
+    pub ratio: Expr,
+    pub offset: Option<Expr>,
 }
 
 /// A table name as written, minus a leading `public.` schema (Postgres clients add it;
@@ -259,6 +293,8 @@ pub enum Expr {
         expr: Box<Expr>,
         query: Box<Query>,
         negated: bool,
+        /// ClickHouse `GLOBAL IN`; see `TableRef::Join::global`.
+        global: bool,
     },
     /// `left op ANY (array)`
     AnyOp {

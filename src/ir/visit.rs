@@ -192,6 +192,12 @@ pub fn for_each_expr_mut(query: &mut Query, f: &mut dyn FnMut(&mut Expr)) {
     mut_walk::query(query, f);
 }
 
+/// Calls `f` on `expr` and every expression inside it (post-order), including those inside
+/// subqueries; `f` may replace the expression.
+pub fn for_each_in_expr_mut(expr: &mut Expr, f: &mut dyn FnMut(&mut Expr)) {
+    mut_walk::expr(expr, f);
+}
+
 /// The mutable walk mirrors the `Visitor` walk above; kept private and minimal until a
 /// rewrite pass needs more than expression replacement.
 mod mut_walk {
@@ -261,7 +267,7 @@ mod mut_walk {
         items.iter_mut().for_each(|item| expr(&mut item.expr, f));
     }
 
-    fn expr(e: &mut Expr, f: &mut F) {
+    pub(super) fn expr(e: &mut Expr, f: &mut F) {
         match e {
             Expr::Column(_) | Expr::Literal(_) | Expr::Param(_) | Expr::Unsupported(_) => {}
             Expr::Unary { expr: x, .. }

@@ -12,9 +12,9 @@ use sqlparser::ast::{self, Expr, Statement};
 use sqlparser::dialect::{ClickHouseDialect, Dialect};
 use sqlparser::keywords::Keyword;
 use sqlparser::parser::{Parser, ParserError};
-use sqlparser::tokenizer::Token;
+use sqlparser::tokenizer::{Token, TokenWithSpan};
 
-use super::lower::SCALAR_ALIAS_MARKER;
+use super::lower::{FINAL_MARKER, SCALAR_ALIAS_MARKER};
 
 /// Ternary `c ? a : b` binds more loosely than every operator (OR is 5).
 const TERNARY_PRECEDENCE: u8 = 1;
@@ -213,6 +213,12 @@ impl Dialect for SwitchyardDialect {
         }))
     }
 
+    /// Only ever reached through `rewrite_tokens`, which turns a ClickHouse `LIMIT` after
+    /// `LIMIT … BY` into `|> LIMIT`; any other pipe operator is rejected by lowering.
+    fn supports_pipe_operator(&self) -> bool {
+        true
+    }
+
     // Everything else is ClickHouse's.
 
     fn is_identifier_start(&self, ch: char) -> bool {
@@ -274,4 +280,179 @@ impl Dialect for SwitchyardDialect {
         supports_alter_column_position,
         supports_tuple_element_access,
     );
+}
+
+/// ClickHouse clause forms sqlparser's grammar has no hook for, rewritten at the token
+/// level into sqlparser syntax that lowering reads back with the same meaning (inserted
+/// tokens take the span of the token they replace, so error positions stay right):
+/// - `FROM t [AS] v FINAL` → `FROM t [AS] v WITH (<FINAL_MARKER>)`, a table hint lowering
+///   reads as FINAL (`FROM t FINAL` already parses: as the alias FINAL, see lowering);
+/// - `LIMIT m, n BY …` and `LIMIT n OFFSET m BY …` → `OFFSET m LIMIT n BY …`;
+/// - the `LIMIT k [OFFSET o]` / `LIMIT o, k` that may follow `LIMIT … BY …` →
+///   `|> LIMIT k [OFFSET o]` (ClickHouse applies it after LIMIT BY, as a pipe would).
+pub fn rewrite_tokens(tokens: Vec<TokenWithSpan>) -> Vec<TokenWithSpan> {
+    let significant: Vec<usize> = (0..tokens.len())
+        .filter(|&i| !matches!(tokens[i].token, Token::Whitespace(_)))
+        .collect();
+    let token = |k: usize| significant.get(k).map(|&i| &tokens[i].token);
+    // Replacements keyed by position in `tokens`: (first, last) replaced by new tokens.
+    let mut edits: Vec<(usize, usize, Vec<Token>)> = Vec::new();
+    for k in 0..significant.len() {
+        if is_keyword(token(k), Keyword::FINAL)
+            && k >= 2
+            && follows_alias(token(k - 1), token(k - 2))
+        {
+            let i = significant[k];
+            edits.push((
+                i,
+                i,
+                vec![
+                    Token::make_keyword("WITH"),
+                    Token::LParen,
+                    Token::make_word(FINAL_MARKER, None),
+                    Token::RParen,
+                ],
+            ));
+        }
+        if is_keyword(token(k), Keyword::LIMIT) {
+            limit_by_edits(&tokens, &significant, k, &mut edits);
+        }
+    }
+    if edits.is_empty() {
+        return tokens;
+    }
+    edits.sort_by_key(|e| e.0);
+    let mut out = Vec::with_capacity(tokens.len() + 8);
+    let mut next = 0;
+    for (first, last, replacement) in edits {
+        if first < next {
+            continue;
+        }
+        out.extend_from_slice(&tokens[next..first]);
+        let span = tokens[first].span;
+        out.extend(
+            replacement
+                .into_iter()
+                .map(|token| TokenWithSpan { token, span }),
+        );
+        next = last + 1;
+    }
+    out.extend_from_slice(&tokens[next..]);
+    out
+}
+
+fn is_keyword(token: Option<&Token>, keyword: Keyword) -> bool {
+    matches!(token, Some(Token::Word(w)) if w.keyword == keyword && w.quote_style.is_none())
+}
+
+/// Whether `previous` is a table alias: an identifier after `AS` or after a table name
+/// (anything but FROM/JOIN, which make `previous` the table itself).
+fn follows_alias(previous: Option<&Token>, before: Option<&Token>) -> bool {
+    let identifier = |t: Option<&Token>| {
+        matches!(t, Some(Token::Word(w))
+            if w.quote_style.is_some()
+                || !sqlparser::keywords::RESERVED_FOR_TABLE_ALIAS.contains(&w.keyword))
+    };
+    identifier(previous)
+        && !is_keyword(previous, Keyword::AS)
+        && (is_keyword(before, Keyword::AS)
+            || (identifier(before)
+                && !is_keyword(before, Keyword::FROM)
+                && !is_keyword(before, Keyword::JOIN)))
+}
+
+/// Words that end a LIMIT clause's expressions at the same nesting depth.
+const CLAUSE_ENDS: &[Keyword] = &[
+    Keyword::BY,
+    Keyword::LIMIT,
+    Keyword::OFFSET,
+    Keyword::SETTINGS,
+    Keyword::FORMAT,
+    Keyword::FETCH,
+    Keyword::UNION,
+    Keyword::EXCEPT,
+    Keyword::INTERSECT,
+];
+
+/// From significant position `k`, the position of the first token at depth 0 that ends
+/// the expressions there (a `CLAUSE_ENDS` word, `)`, `;`, a comma if `comma`, or the end).
+fn clause_end(tokens: &[TokenWithSpan], significant: &[usize], k: usize, comma: bool) -> usize {
+    let mut depth = 0i32;
+    for (j, &i) in significant.iter().enumerate().skip(k) {
+        match &tokens[i].token {
+            Token::LParen | Token::LBracket => depth += 1,
+            Token::RParen | Token::RBracket if depth == 0 => return j,
+            Token::RParen | Token::RBracket => depth -= 1,
+            Token::SemiColon | Token::EOF if depth == 0 => return j,
+            Token::Comma if depth == 0 && comma => return j,
+            Token::Word(w)
+                if depth == 0 && w.quote_style.is_none() && CLAUSE_ENDS.contains(&w.keyword) =>
+            {
+                return j
+            }
+            _ => {}
+        }
+    }
+    significant.len()
+}
+
+/// The edits for a `LIMIT` at significant position `k` that starts a `LIMIT … BY` clause.
+fn limit_by_edits(
+    tokens: &[TokenWithSpan],
+    significant: &[usize],
+    k: usize,
+    edits: &mut Vec<(usize, usize, Vec<Token>)>,
+) {
+    let word = |j: usize, keyword| {
+        significant
+            .get(j)
+            .is_some_and(|&i| is_keyword(Some(&tokens[i].token), keyword))
+    };
+    let at = |j: usize| significant.get(j).map(|&i| &tokens[i].token);
+    // `LIMIT first [, second | OFFSET second] BY`
+    let first_end = clause_end(tokens, significant, k + 1, true);
+    let (offset, count, by) = if at(first_end) == Some(&Token::Comma) {
+        let end = clause_end(tokens, significant, first_end + 1, false);
+        ((k + 1, first_end), (first_end + 1, end), end)
+    } else if word(first_end, Keyword::OFFSET) {
+        let end = clause_end(tokens, significant, first_end + 1, false);
+        ((first_end + 1, end), (k + 1, first_end), end)
+    } else {
+        ((0, 0), (k + 1, first_end), first_end)
+    };
+    if !word(by, Keyword::BY) {
+        return;
+    }
+    let copy = |(from, to): (usize, usize)| -> Vec<Token> {
+        significant[from..to]
+            .iter()
+            .map(|&i| tokens[i].token.clone())
+            .collect()
+    };
+    if offset.1 > offset.0 {
+        let mut head = vec![Token::make_keyword("OFFSET")];
+        head.extend(copy(offset));
+        head.push(Token::make_keyword("LIMIT"));
+        head.extend(copy(count));
+        edits.push((significant[k], significant[by - 1], head));
+    }
+    // A second LIMIT right after the BY list applies to the LIMIT BY result.
+    let by_end = clause_end(tokens, significant, by + 1, false);
+    if !word(by_end, Keyword::LIMIT) {
+        return;
+    }
+    let first_end = clause_end(tokens, significant, by_end + 1, true);
+    let mut tail = vec![
+        Token::VerticalBarRightAngleBracket,
+        Token::make_keyword("LIMIT"),
+    ];
+    if at(first_end) == Some(&Token::Comma) {
+        let end = clause_end(tokens, significant, first_end + 1, false);
+        tail.extend(copy((first_end + 1, end)));
+        tail.push(Token::make_keyword("OFFSET"));
+        tail.extend(copy((by_end + 1, first_end)));
+        edits.push((significant[by_end], significant[end - 1], tail));
+    } else {
+        edits.push((significant[by_end], significant[by_end], tail));
+    }
 }

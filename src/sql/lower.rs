@@ -12,9 +12,9 @@ use crate::error::{Error, Result};
 use crate::ir::functions::{self, FunctionKind};
 use crate::ir::{
     BinaryOp, ClickHouseClauses, ColumnRef, Cte, DataType, Expr, Flavor, FrameBound, FrameUnits,
-    Func, FunctionCall, JoinConstraint, JoinKind, LimitBy, Literal, OrderByItem, Query, Select,
-    SelectItem, SetExpr, SetOperator, TableAlias, TableName, TableRef, UnaryOp, WindowFrame,
-    WindowSpec, With,
+    Func, FunctionCall, GroupByModifier, JoinConstraint, JoinKind, LimitBy, Literal, OrderByItem,
+    Query, Sample, Select, SelectItem, SetExpr, SetOperator, TableAlias, TableName, TableRef,
+    UnaryOp, WindowFrame, WindowSpec, With,
 };
 
 /// Lowers one Postgres-flavoured query (a `Statement::Query`'s body) into the IR.
@@ -85,6 +85,10 @@ fn scalar_alias(name: &str) -> Option<Expr> {
 /// The marker `sql::dialect` puts in `Cte::from` of a ClickHouse scalar alias
 /// `WITH <expr> AS name`, encoded as the CTE `name AS (SELECT <expr>)`.
 pub const SCALAR_ALIAS_MARKER: &str = "__switchyard_scalar_alias";
+
+/// The table hint `sql::dialect::rewrite_tokens` puts where ClickHouse wrote FINAL after a
+/// table alias (`FROM t AS v FINAL` → `FROM t AS v WITH (__switchyard_final)`).
+pub const FINAL_MARKER: &str = "__switchyard_final";
 
 /// Names of constructs found in one query level that the IR cannot represent.
 type Unsupported = Vec<String>;
@@ -203,10 +207,21 @@ fn lower_inner(
         Some(sp::FormatClause::Identifier(name)) => clickhouse.format = Some(name.value.clone()),
         Some(sp::FormatClause::Null) => clickhouse.format = Some("Null".into()),
     }
+    // `LIMIT … BY … LIMIT k [OFFSET o]` reaches here as `… |> LIMIT k [OFFSET o]`
+    // (`dialect::rewrite_tokens`); the plain LIMIT/OFFSET went to the LIMIT BY.
+    let mut pipes = q.pipe_operators.as_slice();
+    let mut offset = offset;
+    if let (Some(_), None, None, [sp::PipeOperator::Limit { expr: l, offset: o }, rest @ ..]) =
+        (&clickhouse.limit_by, &limit, &offset, pipes)
+    {
+        limit = Some(expr(l)?);
+        offset = o.as_ref().map(expr).transpose()?;
+        pipes = rest;
+    }
     let clauses = [
         (!q.locks.is_empty(), "FOR UPDATE/SHARE"),
         (q.for_clause.is_some(), "FOR XML/JSON"),
-        (!q.pipe_operators.is_empty(), "pipe operator |>"),
+        (!pipes.is_empty(), "pipe operator |>"),
     ];
     unsupported.extend(clauses.iter().filter(|c| c.0).map(|c| c.1.to_string()));
 
@@ -328,16 +343,29 @@ fn select(s: &sp::Select, unsupported: &mut Unsupported) -> Result<Select> {
         (s.qualify.is_some(), "QUALIFY"),
         (s.value_table_mode.is_some(), "SELECT AS VALUE/STRUCT"),
         (s.flavor != sp::SelectFlavor::Standard, "FROM-first SELECT"),
+        (s.projection.is_empty(), "empty select list"),
     ];
     unsupported.extend(clauses.iter().filter(|c| c.0).map(|c| c.1.to_string()));
 
+    let mut group_by_modifiers = Vec::new();
     let group_by = match &s.group_by {
         sp::GroupByExpr::All(_) => {
             unsupported.push("GROUP BY ALL".into());
             Vec::new()
         }
         sp::GroupByExpr::Expressions(exprs, modifiers) => {
-            unsupported.extend(modifiers.iter().map(|m| format!("GROUP BY … {m}")));
+            for modifier in modifiers {
+                match modifier {
+                    sp::GroupByWithModifier::Rollup => {
+                        group_by_modifiers.push(GroupByModifier::Rollup)
+                    }
+                    sp::GroupByWithModifier::Cube => group_by_modifiers.push(GroupByModifier::Cube),
+                    sp::GroupByWithModifier::Totals => {
+                        group_by_modifiers.push(GroupByModifier::Totals)
+                    }
+                    other => unsupported.push(format!("GROUP BY … {other}")),
+                }
+            }
             exprs.iter().map(expr).collect::<Result<_>>()?
         }
     };
@@ -364,6 +392,7 @@ fn select(s: &sp::Select, unsupported: &mut Unsupported) -> Result<Select> {
             (None, None) => None,
         },
         group_by,
+        group_by_modifiers,
         having: s.having.as_ref().map(expr).transpose()?,
     })
 }
@@ -451,9 +480,6 @@ fn table_with_joins(t: &sp::TableWithJoins, unsupported: &mut Unsupported) -> Re
     let mut tree = table_factor(&t.relation, unsupported)?;
     for join in &t.joins {
         let right = table_factor(&join.relation, unsupported)?;
-        if join.global {
-            unsupported.push("GLOBAL JOIN".into());
-        }
         use sp::JoinOperator as Op;
         let (kind, constraint) = match &join.join_operator {
             Op::Join(c) | Op::Inner(c) => (JoinKind::Inner, c),
@@ -516,6 +542,7 @@ fn table_with_joins(t: &sp::TableWithJoins, unsupported: &mut Unsupported) -> Re
             right: Box::new(right),
             kind,
             constraint,
+            global: join.global,
         };
     }
     Ok(tree)
@@ -542,10 +569,33 @@ fn table_factor(t: &sp::TableFactor, unsupported: &mut Unsupported) -> Result<Ta
             if args.is_some() {
                 return Ok(TableRef::Unsupported(format!("table function {name}")));
             }
-            if sample.is_some() {
-                unsupported.push("SAMPLE".into());
-            }
-            let extras = !with_hints.is_empty()
+            let sample = match sample {
+                None => None,
+                Some(
+                    sp::TableSampleKind::BeforeTableAlias(s)
+                    | sp::TableSampleKind::AfterTableAlias(s),
+                ) => match (&s.modifier, &s.name, &s.quantity, &s.seed, &s.bucket) {
+                    (
+                        sp::TableSampleModifier::Sample,
+                        None,
+                        Some(sp::TableSampleQuantity {
+                            value, unit: None, ..
+                        }),
+                        None,
+                        None,
+                    ) if flavor() == Flavor::ClickHouse => Some(Box::new(Sample {
+                        ratio: sample_ratio(value)?,
+                        offset: s.offset.as_ref().map(sample_ratio).transpose()?,
+                    })),
+                    _ => {
+                        unsupported.push(format!("table sample {}", describe(s)));
+                        None
+                    }
+                },
+            };
+            let marked_final = matches!(with_hints.as_slice(),
+                [sp::Expr::Identifier(i)] if i.value == FINAL_MARKER && i.quote_style.is_none());
+            let extras = (!with_hints.is_empty() && !marked_final)
                 || version.is_some()
                 || *with_ordinality
                 || !partitions.is_empty()
@@ -558,12 +608,13 @@ fn table_factor(t: &sp::TableFactor, unsupported: &mut Unsupported) -> Result<Ta
             // sqlparser reads ClickHouse's `FROM t FINAL` as the alias FINAL (unquoted,
             // no AS). Postgres has no FINAL, so in either flavour that is the modifier;
             // `t AS final` or `t "final"` stays an alias.
-            let final_modifier = alias.as_ref().is_some_and(|a| {
+            let final_alias = alias.as_ref().is_some_and(|a| {
                 !a.explicit
                     && a.name.quote_style.is_none()
                     && a.name.value.eq_ignore_ascii_case("final")
             });
-            let alias = if final_modifier {
+            let final_modifier = final_alias || marked_final;
+            let alias = if final_alias {
                 None
             } else {
                 table_alias(alias, unsupported)
@@ -574,6 +625,7 @@ fn table_factor(t: &sp::TableFactor, unsupported: &mut Unsupported) -> Result<Ta
                 },
                 alias,
                 final_modifier,
+                sample,
             }
         }
         sp::TableFactor::Derived {
@@ -604,6 +656,23 @@ fn table_factor(t: &sp::TableFactor, unsupported: &mut Unsupported) -> Result<Ta
         }
         other => TableRef::Unsupported(format!("FROM item {}", describe(other))),
     })
+}
+
+/// A SAMPLE ratio is a number or the fraction `n / m`, which ClickHouse reads as a
+/// literal there (not as its `divide` function).
+fn sample_ratio(e: &sp::Expr) -> Result<Expr> {
+    match e {
+        sp::Expr::BinaryOp {
+            left,
+            op: sp::BinaryOperator::Divide,
+            right,
+        } => Ok(Expr::Binary {
+            left: boxed(left)?,
+            op: BinaryOp::Divide,
+            right: boxed(right)?,
+        }),
+        other => expr(other),
+    }
 }
 
 fn order_by_item(o: &sp::OrderByExpr, unsupported: &mut Unsupported) -> Result<OrderByItem> {
@@ -739,12 +808,12 @@ fn expr(e: &sp::Expr) -> Result<Expr> {
             high: boxed(high)?,
             negated: *negated,
         },
-        E::In { global: true, .. } => Expr::Unsupported("GLOBAL IN".into()),
+        // GLOBAL before an IN list changes nothing (no subquery to distribute).
         E::In {
             expr: inner,
             target,
             negated,
-            ..
+            global,
         } => match target {
             sp::InTarget::List(list) => Expr::InList {
                 expr: boxed(inner)?,
@@ -755,6 +824,7 @@ fn expr(e: &sp::Expr) -> Result<Expr> {
                 expr: boxed(inner)?,
                 query: Box::new(lower(query)?),
                 negated: *negated,
+                global: *global,
             },
             _ => Expr::Unsupported(format!("IN {}", describe(e))),
         },
@@ -1210,8 +1280,12 @@ fn function(f: &sp::Function) -> Result<Expr> {
         Some([single]) => single.clone(),
         _ => f.name.to_string(),
     };
-    let mut problems: Vec<String> = Vec::new();
     let clickhouse = flavor() == Flavor::ClickHouse;
+    let name = match clickhouse_case_insensitive(&name) {
+        Some(canonical) if clickhouse => canonical.to_string(),
+        _ => name,
+    };
+    let mut problems: Vec<String> = Vec::new();
     let mut params = Vec::new();
     if let (true, sp::FunctionArguments::List(list)) = (clickhouse, &f.parameters) {
         for arg in &list.args {
@@ -1339,6 +1413,28 @@ fn function(f: &sp::Function) -> Result<Expr> {
         filter,
         over,
     }))
+}
+
+/// ClickHouse functions whose names it reads in any case (`SUM`, `Date_Trunc`), and the
+/// spelling they are kept under (`REGEXP_REPLACE` is an alias of `replaceRegexpAll`).
+fn clickhouse_case_insensitive(name: &str) -> Option<&'static str> {
+    const NAMES: &[(&str, &str)] = &[
+        ("sum", "sum"),
+        ("avg", "avg"),
+        ("min", "min"),
+        ("max", "max"),
+        ("lower", "lower"),
+        ("upper", "upper"),
+        ("length", "length"),
+        ("substring", "substring"),
+        ("concat", "concat"),
+        ("date_trunc", "date_trunc"),
+        ("regexp_replace", "replaceRegexpAll"),
+    ];
+    NAMES
+        .iter()
+        .find(|(n, _)| n.eq_ignore_ascii_case(name))
+        .map(|(_, canonical)| *canonical)
 }
 
 /// ClickHouse functions that compute exactly what a catalogue function computes, and its

@@ -237,7 +237,18 @@ pub fn parse_as(sql: &str, flavor: Flavor) -> Result<Vec<Statement>> {
         Flavor::ClickHouse => &SwitchyardDialect::default(),
         Flavor::Postgres => &PostgreSqlDialect {},
     };
-    Parser::parse_sql(dialect, sql).map_err(|e| syntax_error(sql, e))
+    let tokens = Tokenizer::new(dialect, sql)
+        .with_unescape(true)
+        .tokenize_with_location()
+        .map_err(|e| syntax_error(sql, e.into()))?;
+    let tokens = match flavor {
+        Flavor::ClickHouse => dialect::rewrite_tokens(tokens),
+        Flavor::Postgres => tokens,
+    };
+    Parser::new(dialect)
+        .with_tokens_with_locations(tokens)
+        .parse_statements()
+        .map_err(|e| syntax_error(sql, e))
 }
 
 /// The byte offset of the statement after a leading `EXPLAIN ROUTE`, if there is one.
@@ -478,6 +489,10 @@ mod flavor_tests {
             ("SELECT * FROM t AS final", false, Some("final")),
             ("SELECT * FROM t \"FINAL\"", false, Some("FINAL")),
             ("SELECT * FROM t x", false, Some("x")),
+            ("SELECT * FROM t x FINAL", true, Some("x")),
+            ("SELECT * FROM t AS x FINAL WHERE a = 1", true, Some("x")),
+            ("SELECT * FROM db.t AS final FINAL", true, Some("final")),
+            ("SELECT * FROM t AS \"FINAL\" FINAL", true, Some("FINAL")),
         ] {
             let q = lower_ch(sql);
             let crate::ir::SetExpr::Select(s) = &q.body else {
