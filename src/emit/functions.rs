@@ -2262,7 +2262,8 @@ fn not_ilike_fn(e: &mut Emitter, call: &FunctionCall) -> ast::Expr {
 
 /// Regular expressions in the subset where ClickHouse's re2 and the target's engine agree:
 /// no Perl classes (`\d`, `\w`, `\s`, `\b` are ASCII in re2, Unicode in Rust's regex), no
-/// flags or special groups (`(?…)`), ASCII only; the error names what is outside it.
+/// flags or special groups (`(?…)`) except non-capturing `(?:…)`, ASCII only; the error
+/// names what is outside it.
 fn portable_regex(pattern: &str) -> Result<(), String> {
     if !pattern.is_ascii() {
         return Err("a non-ASCII regular expression".into());
@@ -2276,7 +2277,12 @@ fn portable_regex(pattern: &str) -> Result<(), String> {
                 }
                 _ => {}
             },
-            '(' if chars.peek() == Some(&'?') => return Err("regular expression group (?…)".into()),
+            '(' if chars.peek() == Some(&'?') => {
+                chars.next();
+                if chars.peek() != Some(&':') {
+                    return Err("regular expression group (?…)".into());
+                }
+            }
             _ => {}
         }
     }
@@ -2285,14 +2291,42 @@ fn portable_regex(pattern: &str) -> Result<(), String> {
 
 /// A pattern that cannot match the empty string (ClickHouse's replaceRegexp* skips empty
 /// matches; re2's and Rust's global replacement insert at them): no `*`, `?`, `{`, `|`,
-/// and something besides anchors and groups.
+/// and something besides anchors and groups; or a letter every match must contain.
 fn never_empty(pattern: &str) -> bool {
-    !pattern.contains(['*', '?', '{', '|'])
+    let plain = !pattern.contains(['*', '?', '{', '|'])
         && pattern
             .replace("\\b", "")
             .replace("\\B", "")
             .chars()
-            .any(|c| !"^$()".contains(c))
+            .any(|c| !"^$()".contains(c));
+    plain || has_required_letter(pattern)
+}
+
+/// Does every match contain some letter or digit? True when one stands at the top level
+/// (outside groups and classes, unescaped, not quantified) of a pattern without top-level
+/// alternation, e.g. `^https?://(?:www\.)?([^/]+)/.*$` needs its `h`.
+fn has_required_letter(pattern: &str) -> bool {
+    let chars: Vec<char> = pattern.chars().collect();
+    let (mut depth, mut in_class, mut found) = (0usize, false, false);
+    let mut i = 0;
+    while i < chars.len() {
+        let c = chars[i];
+        match c {
+            '\\' => i += 1,
+            '[' if !in_class => in_class = true,
+            ']' if in_class => in_class = false,
+            '(' if !in_class => depth += 1,
+            ')' if !in_class => depth = depth.saturating_sub(1),
+            '|' if !in_class && depth == 0 => return false,
+            c if c.is_ascii_alphanumeric() && !in_class && depth == 0 => {
+                let quantified = matches!(chars.get(i + 1), Some('?' | '*' | '{'));
+                found |= !quantified;
+            }
+            _ => {}
+        }
+        i += 1;
+    }
+    found
 }
 
 fn regex_arg(e: &mut Emitter, call: &FunctionCall, index: usize, replacing: bool) -> bool {
@@ -2502,6 +2536,21 @@ fn to_int32_or_null(e: &mut Emitter, call: &FunctionCall) -> ast::Expr {
 /// read from ClickHouse 26.9 (chdb) for the same ClickHouse expression.
 #[cfg(test)]
 mod against_clickhouse_values {
+
+    #[test]
+    fn regex_subset_and_empty_matches() {
+        use super::{never_empty, portable_regex};
+        assert!(portable_regex("^https?://(?:www\\.)?([^/]+)/.*$").is_ok());
+        assert!(portable_regex("(?i)abc").is_err());
+        assert!(portable_regex("(?=a)").is_err());
+        assert!(never_empty("^https?://(?:www\\.)?([^/]+)/.*$"));
+        assert!(never_empty("abc"));
+        assert!(!never_empty("a?"));
+        assert!(!never_empty("a|b*"));
+        assert!(!never_empty("[a-z]*"));
+        assert!(!never_empty("(ab)*"));
+    }
+
     use datafusion::arrow::util::display::array_value_to_string;
     use datafusion::prelude::SessionContext;
 
