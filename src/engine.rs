@@ -315,6 +315,21 @@ impl Engine {
         lines
     }
 
+    /// `query` in every target's dialect, with the current tables' dedup rules (what
+    /// `EXPLAIN TRANSLATE` shows): the SQL, or why the target refuses it.
+    pub fn translations(&self, query: &ir::Query) -> Vec<(emit::Target, Result<String>)> {
+        let routing = self.current();
+        emit::Target::ALL
+            .into_iter()
+            .map(|target| {
+                (
+                    target,
+                    emit::emit_with(query, target, &routing.emit_context),
+                )
+            })
+            .collect()
+    }
+
     /// `SHOW switchyard.routes`: every routed table, text columns.
     pub fn routes_batch(&self) -> Result<RecordBatch> {
         let routing = self.current();

@@ -14,6 +14,7 @@ use sqlparser::ast::{Expr, Ident, Reset, Set, Statement, Value};
 use super::session::{Changed, Session};
 use crate::engine::Engine;
 use crate::error::{Error, Result};
+use crate::sql::Flavor;
 
 /// What a local statement answers.
 pub enum Answer {
@@ -68,6 +69,7 @@ pub fn schema_of(statement: &Statement) -> Option<SchemaRef> {
 
 pub fn answer(
     statement: &Statement,
+    flavor: Flavor,
     session: &mut Session,
     status: TransactionStatus,
     engine: &Engine,
@@ -128,12 +130,18 @@ pub fn answer(
             analyze: false,
             options: Some(options),
             ..
-        } if is_route_option(options) => explain_route(inner, engine),
+        } if is_option(options, "route") => explain_route(inner, flavor, engine),
+        Statement::Explain {
+            statement: inner,
+            analyze: false,
+            options: Some(options),
+            ..
+        } if is_option(options, "translate") => explain_translate(inner, flavor, engine),
         Statement::Explain {
             statement: inner,
             analyze: false,
             ..
-        } => explain(inner, engine),
+        } => explain(inner, flavor, engine),
         other => Err(Error::unsupported(statement_kind(other), "switchyard")),
     }
 }
@@ -233,14 +241,14 @@ fn show(variable: &[Ident], session: &Session) -> Result<Answer> {
     rows(schema, vec![vec![value]])
 }
 
-fn explain(statement: &Statement, engine: &Engine) -> Result<Answer> {
+fn explain(statement: &Statement, flavor: Flavor, engine: &Engine) -> Result<Answer> {
     let Statement::Query(query) = statement else {
         return Err(Error::unsupported(
             format!("EXPLAIN of {}", statement_kind(statement)),
             "switchyard",
         ));
     };
-    let plan = engine.plan(query)?;
+    let plan = engine.plan_as(query, flavor)?;
     let sql = engine.emitted_sql(&plan, &[])?;
     let mut lines = vec![format!("route: {}", plan.route)];
     lines.extend(plan.query.to_string().lines().map(|l| format!("ir: {l}")));
@@ -254,19 +262,48 @@ fn is_routes(variable: &[Ident]) -> bool {
     show_name(variable).eq_ignore_ascii_case("switchyard.routes")
 }
 
-/// `EXPLAIN ROUTE q` (parsed as `EXPLAIN (ROUTE) q`, its Postgres spelling).
-fn is_route_option(options: &[sqlparser::ast::UtilityOption]) -> bool {
-    matches!(options, [option] if option.name.value.eq_ignore_ascii_case("route") && option.arg.is_none())
+/// `EXPLAIN ROUTE q` / `EXPLAIN TRANSLATE q` (parsed as `EXPLAIN (ROUTE) q`, …).
+fn is_option(options: &[sqlparser::ast::UtilityOption], name: &str) -> bool {
+    matches!(options, [option] if option.name.value.eq_ignore_ascii_case(name) && option.arg.is_none())
 }
 
-fn explain_route(statement: &Statement, engine: &Engine) -> Result<Answer> {
+/// `EXPLAIN TRANSLATE q`: the query as read (flavour and IR), where it would go, and its
+/// SQL for every target — or, per target, why that target refuses it.
+fn explain_translate(statement: &Statement, flavor: Flavor, engine: &Engine) -> Result<Answer> {
+    let Statement::Query(query) = statement else {
+        return Err(Error::unsupported(
+            format!("EXPLAIN TRANSLATE of {}", statement_kind(statement)),
+            "switchyard",
+        ));
+    };
+    let ir = crate::sql::lower_query_as(query, flavor)?;
+    let mut lines = vec![
+        format!("source: {query}"),
+        format!("flavor: {}", flavor.name()),
+    ];
+    lines.extend(ir.to_string().lines().map(|l| format!("ir: {l}")));
+    lines.push(match engine.plan_as(query, flavor) {
+        Ok(plan) => format!("route: {}", plan.route),
+        Err(e) => format!("route: none ({e})"),
+    });
+    for (target, sql) in engine.translations(&ir) {
+        lines.push(match sql {
+            Ok(sql) => format!("{}: {sql}", target.name()),
+            Err(e) => format!("{}: refused ({}): {e}", target.name(), e.sqlstate()),
+        });
+    }
+    let lines: Vec<&str> = lines.iter().map(String::as_str).collect();
+    rows(text_schema(&["QUERY PLAN"]), vec![lines])
+}
+
+fn explain_route(statement: &Statement, flavor: Flavor, engine: &Engine) -> Result<Answer> {
     let Statement::Query(query) = statement else {
         return Err(Error::unsupported(
             format!("EXPLAIN ROUTE of {}", statement_kind(statement)),
             "switchyard",
         ));
     };
-    let plan = engine.plan(query)?;
+    let plan = engine.plan_as(query, flavor)?;
     let lines = engine.explain_route(&plan);
     let lines: Vec<&str> = lines.iter().map(String::as_str).collect();
     rows(text_schema(&["QUERY PLAN"]), vec![lines])

@@ -321,7 +321,7 @@ impl Frontend {
             local if hooks::is_local(local) => {
                 let answer = {
                     let mut session = conn.session.lock().unwrap();
-                    hooks::answer(local, &mut session, status, &self.engine, changed)?
+                    hooks::answer(local, flavor, &mut session, status, &self.engine, changed)?
                 };
                 if matches!(
                     answer,

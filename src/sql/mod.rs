@@ -213,7 +213,7 @@ fn detect(sql: &str) -> Detection {
 
 /// Parses with one flavour only.
 pub fn parse_as(sql: &str, flavor: Flavor) -> Result<Vec<Statement>> {
-    if let Some(start) = explain_route(sql) {
+    if let Some((start, option)) = explain_option(sql) {
         // `EXPLAIN ROUTE q` is `EXPLAIN (ROUTE) q`; blanking the prefix keeps positions.
         let mut statements = parse_as(&format!("{}{}", " ".repeat(start), &sql[start..]), flavor)?;
         if let Some(first) = statements.first_mut() {
@@ -226,7 +226,7 @@ pub fn parse_as(sql: &str, flavor: Flavor) -> Result<Vec<Statement>> {
                 statement: Box::new(first.clone()),
                 format: None,
                 options: Some(vec![sqlparser::ast::UtilityOption {
-                    name: sqlparser::ast::Ident::new("ROUTE"),
+                    name: sqlparser::ast::Ident::new(option),
                     arg: None,
                 }]),
             };
@@ -251,8 +251,16 @@ pub fn parse_as(sql: &str, flavor: Flavor) -> Result<Vec<Statement>> {
         .map_err(|e| syntax_error(sql, e))
 }
 
-/// The byte offset of the statement after a leading `EXPLAIN ROUTE`, if there is one.
-fn explain_route(sql: &str) -> Option<usize> {
+/// The byte offset of the statement after a leading `EXPLAIN ROUTE` or
+/// `EXPLAIN TRANSLATE`, and which of the two it is.
+fn explain_option(sql: &str) -> Option<(usize, &'static str)> {
+    ["ROUTE", "TRANSLATE"]
+        .into_iter()
+        .find_map(|option| explain_with(sql, option).map(|start| (start, option)))
+}
+
+/// The byte offset of the statement after a leading `EXPLAIN <option>`.
+fn explain_with(sql: &str, option: &str) -> Option<usize> {
     let word = |text: &str, word: &str| -> Option<usize> {
         let rest = text.trim_start();
         let skipped = text.len() - rest.len();
@@ -261,8 +269,8 @@ fn explain_route(sql: &str) -> Option<usize> {
         (head.eq_ignore_ascii_case(word) && next.is_whitespace()).then_some(skipped + word.len())
     };
     let after_explain = word(sql, "explain")?;
-    let after_route = word(&sql[after_explain..], "route")?;
-    Some(after_explain + after_route)
+    let after_option = word(&sql[after_explain..], option)?;
+    Some(after_explain + after_option)
 }
 
 /// Turns sqlparser's "… at Line: L, Column: C" message into a message plus a 1-based
@@ -373,7 +381,11 @@ mod tests {
             panic!("parsed")
         };
         assert_eq!(position, Some(15));
-        assert!(explain_route("EXPLAIN routes").is_none());
+        assert!(explain_option("EXPLAIN routes").is_none());
+        assert_eq!(
+            explain_option("explain translate SELECT 1"),
+            Some((17, "TRANSLATE"))
+        );
     }
 
     #[test]

@@ -227,6 +227,60 @@ async fn sql_cursors_fetch_a_result_in_slices() {
     assert_eq!(sqlstate(&err), "34000");
 }
 
+/// `EXPLAIN TRANSLATE`: the flavour it read, the IR, the route and every target's SQL, or
+/// per target why it refuses.
+#[tokio::test]
+async fn explain_translate_shows_every_target() {
+    let client = connect().await;
+    let lines = |sql: &'static str| {
+        let client = &client;
+        async move {
+            simple_rows(&client.simple_query(sql).await.unwrap())
+                .into_iter()
+                .map(|row| row[0].clone().unwrap())
+                .collect::<Vec<String>>()
+        }
+    };
+    let plan =
+        lines("EXPLAIN TRANSLATE SELECT countIf(latency_ms > 100) AS slow FROM llm_requests").await;
+    let line = |prefix: &str| {
+        plan.iter()
+            .find(|l| l.starts_with(prefix))
+            .unwrap_or_else(|| panic!("no {prefix} line: {plan:#?}"))
+            .clone()
+    };
+    assert_eq!(line("flavor: "), "flavor: clickhouse");
+    assert!(line("route: ").contains("local"), "{plan:#?}");
+    assert!(line("ir: ").contains("countIf"), "{plan:#?}");
+    assert!(
+        line("clickhouse: ").contains("countIf(\"latency_ms\" > 100)"),
+        "{plan:#?}"
+    );
+    assert!(
+        line("starrocks: ").contains("count(CASE WHEN `latency_ms` > 100 THEN 1 END)"),
+        "{plan:#?}"
+    );
+    assert!(
+        line("datafusion: ").contains("FILTER (WHERE \"latency_ms\" > 100)"),
+        "{plan:#?}"
+    );
+
+    let plan =
+        lines("EXPLAIN TRANSLATE SELECT JSONExtractString(model, 'k') AS j FROM llm_requests")
+            .await;
+    let datafusion = plan.iter().find(|l| l.starts_with("datafusion: ")).unwrap();
+    assert!(
+        datafusion.starts_with("datafusion: refused (0A000)"),
+        "{plan:#?}"
+    );
+    assert!(datafusion.contains("JSONExtractString"), "{plan:#?}");
+    assert!(
+        plan.iter()
+            .any(|l| l.starts_with("clickhouse: SELECT JSONExtractString")),
+        "{plan:#?}"
+    );
+}
+
 #[tokio::test]
 async fn errors_carry_sqlstate_and_leave_the_connection_usable() {
     let client = connect().await;
