@@ -177,6 +177,19 @@ impl Engine {
         Ok(description)
     }
 
+    /// What the client should be told about how the query was translated for its
+    /// backend (clauses stripped because they change no result there, such as
+    /// `SETTINGS` or `FORMAT` for a non-ClickHouse backend).
+    pub fn notices(&self, plan: &Plan) -> Vec<String> {
+        emit::emit_with_notices(
+            &plan.query,
+            plan.backend.target(),
+            &plan.routing.emit_context,
+        )
+        .map(|emitted| emitted.notices)
+        .unwrap_or_default()
+    }
+
     /// The text sent to the backend once `params` are bound.
     pub fn emitted_sql(&self, plan: &Plan, params: &[ir::Literal]) -> Result<String> {
         let bound = bind(&plan.query, params)?;

@@ -102,6 +102,8 @@ struct Connection {
     /// client that leaves mid-query stops the backend's work too.
     departed: Mutex<CancellationToken>,
     cursors: Mutex<cursors::Cursors>,
+    /// NOTICEs for the statement being answered, sent before its results.
+    notices: Mutex<Vec<String>>,
 }
 
 impl Connection {
@@ -262,11 +264,20 @@ fn log_failure(query: &str, error: &Error) {
     tracing::info!(sqlstate = error.sqlstate(), error = %error, query, "query failed");
 }
 
+/// Sends what the statements just answered tell the client besides their results: the
+/// connection's pending NOTICEs and a ParameterStatus for each reported setting change.
 async fn report_changes<C>(client: &mut C, changed: Vec<Changed>) -> PgWireResult<()>
 where
-    C: Sink<PgWireBackendMessage> + Unpin + Send,
+    C: ClientInfo + Sink<PgWireBackendMessage> + Unpin + Send,
     PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
 {
+    let notices = std::mem::take(&mut *connection(client).notices.lock().unwrap());
+    for notice in notices {
+        let info = ErrorInfo::new("NOTICE".into(), "00000".into(), notice);
+        client
+            .feed(PgWireBackendMessage::NoticeResponse(info.into()))
+            .await?;
+    }
     for change in changed.into_iter().filter(|c| c.reported) {
         client
             .feed(PgWireBackendMessage::ParameterStatus(ParameterStatus::new(
@@ -315,6 +326,10 @@ impl Frontend {
         match statement {
             Statement::Query(query) => {
                 let plan = self.engine.plan_as(query, flavor)?;
+                conn.notices
+                    .lock()
+                    .unwrap()
+                    .extend(self.engine.notices(&plan));
                 let result = self.engine.execute(&plan, &[]).await?;
                 query_response(result, format, cancel.clone())
             }
@@ -890,7 +905,13 @@ impl ExtendedQueryHandler for Frontend {
                 ..
             } => match params::decode(portal, parameter_types) {
                 Ok(values) => match self.engine.execute(plan, &values).await {
-                    Ok(result) => query_response(result, format, cancel),
+                    Ok(result) => {
+                        conn.notices
+                            .lock()
+                            .unwrap()
+                            .extend(self.engine.notices(plan));
+                        query_response(result, format, cancel)
+                    }
                     Err(e) => Err(e),
                 },
                 Err(e) => Err(e),

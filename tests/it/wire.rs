@@ -335,6 +335,22 @@ async fn multi_statement_simple_queries() {
     assert_eq!(raw::tags(&messages), "EZ");
 }
 
+/// ClickHouse `SETTINGS` mean nothing to DataFusion and change no result: stripped, and
+/// the client is told so with a NOTICE before the rows.
+#[tokio::test]
+async fn stripped_clickhouse_settings_are_reported_as_notices() {
+    let (mut raw, _) = Raw::connect(&[("user", "tester")]).await;
+    let messages = raw
+        .query("SELECT count() AS n FROM llm_requests SETTINGS max_threads = 2")
+        .await;
+    assert_eq!(raw::tags(&messages), "NTDCZ", "{messages:?}");
+    let notice = &messages[0];
+    assert_eq!(notice.field(b'S').as_deref(), Some("NOTICE"));
+    let text = notice.field(b'M').unwrap();
+    assert!(text.contains("max_threads"), "{text}");
+    assert_eq!(messages[2].row(), vec![Some(DEMO_ROWS.to_string())]);
+}
+
 #[tokio::test]
 async fn empty_and_comment_only_queries() {
     let (mut raw, _) = Raw::connect(&[("user", "tester")]).await;
