@@ -284,10 +284,18 @@ async fn open_destination(location: &str, table: &str, schema: &SchemaRef) -> Re
         let existing = RecordBatchWriter::for_table(&table)
             .map_err(&fail)?
             .arrow_schema();
-        let shape = |s: &Schema| -> Vec<(String, DataType)> {
+        // Compared as Delta types: Arrow spellings that Delta does not keep (a map's
+        // entries field is `entries` from ClickHouse, `key_value` from Delta) don't count.
+        let shape = |s: &Schema| -> Vec<(String, String)> {
             s.fields()
                 .iter()
-                .map(|f| (f.name().clone(), f.data_type().clone()))
+                .map(|f| {
+                    let delta: Result<deltalake::kernel::DataType, _> =
+                        f.data_type().try_into_kernel();
+                    let delta =
+                        delta.map_or_else(|_| format!("{:?}", f.data_type()), |t| format!("{t:?}"));
+                    (f.name().clone(), delta)
+                })
                 .collect()
         };
         if shape(&existing) != shape(schema) {

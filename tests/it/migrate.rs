@@ -33,7 +33,7 @@ fn scratch(name: &str) -> PathBuf {
     dir
 }
 
-fn switchyard(args: &[&str]) -> Output {
+pub(crate) fn switchyard(args: &[&str]) -> Output {
     let output = Command::new(env!("CARGO_BIN_EXE_switchyard"))
         .args(args)
         .output()
@@ -47,7 +47,7 @@ fn switchyard(args: &[&str]) -> Output {
     output
 }
 
-fn stdout(output: &Output) -> String {
+pub(crate) fn stdout(output: &Output) -> String {
     String::from_utf8_lossy(&output.stdout).into_owned()
 }
 
@@ -95,7 +95,7 @@ fn commits(path: &Path) -> usize {
 }
 
 /// Where a copy writes, to watch it.
-enum Destination<'a> {
+pub(crate) enum Destination<'a> {
     Delta(&'a Path),
     /// URL and database of a ClickHouse holding `events`.
     ClickHouse(&'a str, &'a str),
@@ -138,7 +138,11 @@ impl Destination<'_> {
 
 /// Starts a throttled copy, SIGKILLs it once it has committed a few windows, checks the
 /// destination then held some but not all rows, and runs the copy again to the end.
-async fn copy_killed_and_resumed(copy: &[&str], destination: Destination<'_>, total: i64) {
+pub(crate) async fn copy_killed_and_resumed(
+    copy: &[&str],
+    destination: Destination<'_>,
+    total: i64,
+) {
     let mut args = copy.to_vec();
     args.extend([
         "--window",

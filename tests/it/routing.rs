@@ -17,6 +17,7 @@ use switchyard::config::Config;
 use switchyard::engine::Engine;
 use switchyard::frontend::Frontend;
 
+use crate::migrate::{self, copy_killed_and_resumed, Destination};
 use crate::support::{append_delta_rows, simple_rows, sqlstate};
 
 struct Served {
@@ -493,8 +494,10 @@ async fn wait_for(client: &tokio_postgres::Client, sql: &str, expected: &str) {
     }
 }
 
-/// The migration journey on a real ClickHouse: shadows over the differential corpus
-/// report no difference, a planted one is reported, then cutover and rollback.
+/// The migration journey on a real ClickHouse: ClickHouse's tables are copied into Delta
+/// by `switchyard copy` (killed once mid-way and resumed) and verified equal; shadows on
+/// the copies over the differential corpus report no difference, a planted one is
+/// reported; then cutover (Delta answers) and rollback.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn clickhouse_to_delta_shadow_cutover_and_rollback() {
     let Some(h) = crate::clickhouse::harness() else {
@@ -502,9 +505,61 @@ async fn clickhouse_to_delta_shadow_cutover_and_rollback() {
         return;
     };
     let dir = scratch("journey");
+
+    // 0. Backfill: ClickHouse → Delta with the real binary, one copy killed and resumed.
+    let lake = dir.join("lake");
+    let copy_config = dir.join("copy.toml");
+    std::fs::write(
+        &copy_config,
+        format!(
+            "data_dir = {:?}\n[backends.lake]\nkind = \"delta\"\n\
+             [backends.ch]\nkind = \"clickhouse\"\nurl = \"{}\"\n",
+            lake.display().to_string(),
+            h.url
+        ),
+    )
+    .unwrap();
+    let copy_config = copy_config.display().to_string();
+    for table in ["llm_requests", "llm_feedback"] {
+        let copy = [
+            "copy",
+            "--config",
+            &copy_config,
+            "--table",
+            table,
+            "--from",
+            "ch",
+            "--to",
+            "lake",
+        ];
+        if table == "llm_requests" {
+            let destination = lake.join(table);
+            let rows = crate::clickhouse::DEMO_ROWS as i64;
+            copy_killed_and_resumed(&copy, Destination::Delta(&destination), rows).await;
+        } else {
+            assert!(migrate::switchyard(&copy).status.success());
+        }
+        let verify = migrate::switchyard(&[
+            "verify",
+            "--config",
+            &copy_config,
+            "--table",
+            table,
+            "--between",
+            "ch",
+            "lake",
+        ]);
+        assert_eq!(verify.status.code(), Some(0), "{table} verifies equal");
+        assert!(migrate::stdout(&verify).contains("equal: "));
+    }
+
     let planted = dir.join("planted").join("llm_feedback");
-    let changed_id = plant_difference(&h.data_dir.join("llm_feedback"), &planted).await;
-    let location = |table: &str| h.data_dir.join(table).display().to_string();
+    let changed_id = plant_difference(&lake.join("llm_feedback"), &planted).await;
+    // The copies are the shadows; the versions table (a FINAL fixture) stays the harness's.
+    let location = |table: &str| match table {
+        "llm_requests" | "llm_feedback" => lake.join(table).display().to_string(),
+        _ => h.data_dir.join(table).display().to_string(),
+    };
     let config = |primary: &str, shadow: &str, feedback_shadow_at: &str| {
         let mut toml = format!(
             "data_dir = {empty:?}\nshadow_concurrency = 64\n\
