@@ -1565,6 +1565,14 @@ impl Emitter<'_> {
             })
         };
         let mut args = list(self, &call.args);
+        if let (Some(Expr::Column(unit)), Some(first)) = (call.args.first(), args.first_mut()) {
+            if takes_unit_keyword(name) && unit.qualifier.is_empty() && is_time_unit(&unit.name) {
+                // `dateAdd(minute, …)`: a keyword to ClickHouse, which quoting would turn
+                // into an unknown column.
+                let keyword = ast::Expr::Identifier(ast::Ident::new(&unit.name));
+                *first = ast::FunctionArg::Unnamed(ast::FunctionArgExpr::Expr(keyword));
+            }
+        }
         if call.star {
             args.push(ast::FunctionArg::Unnamed(ast::FunctionArgExpr::Wildcard));
         }
@@ -2074,4 +2082,42 @@ mod tests {
         assert_eq!(minus(number("-5".into())).to_string(), "-(-5)");
         assert_eq!(minus(number("5".into())).to_string(), "-5");
     }
+}
+
+/// ClickHouse functions whose first argument is an unquoted time unit keyword.
+fn takes_unit_keyword(name: &str) -> bool {
+    const NAMES: &[&str] = &[
+        "dateadd",
+        "date_add",
+        "datesub",
+        "date_sub",
+        "timestampadd",
+        "timestamp_add",
+        "timestampsub",
+        "timestamp_sub",
+        "datediff",
+        "date_diff",
+        "timestampdiff",
+        "timestamp_diff",
+        "age",
+    ];
+    NAMES.contains(&name.to_ascii_lowercase().as_str())
+}
+
+fn is_time_unit(word: &str) -> bool {
+    const UNITS: &[&str] = &[
+        "nanosecond",
+        "microsecond",
+        "millisecond",
+        "second",
+        "minute",
+        "hour",
+        "day",
+        "week",
+        "month",
+        "quarter",
+        "year",
+    ];
+    let word = word.to_ascii_lowercase();
+    UNITS.contains(&word.trim_end_matches('s'))
 }
