@@ -1970,6 +1970,44 @@ fn query_node(body: ast::SetExpr) -> ast::Query {
     }
 }
 
+/// ClickHouse functions whose first argument is an unquoted time unit keyword.
+fn takes_unit_keyword(name: &str) -> bool {
+    const NAMES: &[&str] = &[
+        "dateadd",
+        "date_add",
+        "datesub",
+        "date_sub",
+        "timestampadd",
+        "timestamp_add",
+        "timestampsub",
+        "timestamp_sub",
+        "datediff",
+        "date_diff",
+        "timestampdiff",
+        "timestamp_diff",
+        "age",
+    ];
+    NAMES.contains(&name.to_ascii_lowercase().as_str())
+}
+
+fn is_time_unit(word: &str) -> bool {
+    const UNITS: &[&str] = &[
+        "nanosecond",
+        "microsecond",
+        "millisecond",
+        "second",
+        "minute",
+        "hour",
+        "day",
+        "week",
+        "month",
+        "quarter",
+        "year",
+    ];
+    let word = word.to_ascii_lowercase();
+    UNITS.contains(&word.trim_end_matches('s'))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -2082,42 +2120,4 @@ mod tests {
         assert_eq!(minus(number("-5".into())).to_string(), "-(-5)");
         assert_eq!(minus(number("5".into())).to_string(), "-5");
     }
-}
-
-/// ClickHouse functions whose first argument is an unquoted time unit keyword.
-fn takes_unit_keyword(name: &str) -> bool {
-    const NAMES: &[&str] = &[
-        "dateadd",
-        "date_add",
-        "datesub",
-        "date_sub",
-        "timestampadd",
-        "timestamp_add",
-        "timestampsub",
-        "timestamp_sub",
-        "datediff",
-        "date_diff",
-        "timestampdiff",
-        "timestamp_diff",
-        "age",
-    ];
-    NAMES.contains(&name.to_ascii_lowercase().as_str())
-}
-
-fn is_time_unit(word: &str) -> bool {
-    const UNITS: &[&str] = &[
-        "nanosecond",
-        "microsecond",
-        "millisecond",
-        "second",
-        "minute",
-        "hour",
-        "day",
-        "week",
-        "month",
-        "quarter",
-        "year",
-    ];
-    let word = word.to_ascii_lowercase();
-    UNITS.contains(&word.trim_end_matches('s'))
 }
