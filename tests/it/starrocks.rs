@@ -386,6 +386,31 @@ async fn mariadb_copy_answers_like_the_delta_table() {
     }
 }
 
+/// The same columns and aggregates reach the client with the same Postgres types from
+/// the MySQL-protocol backend as from Delta. (Not `sum` of integers: MariaDB's is
+/// DECIMAL, where StarRocks, like DataFusion and ClickHouse, keeps BIGINT.)
+#[tokio::test]
+async fn mariadb_columns_have_the_delta_types() {
+    let Some(h) = harness() else { return };
+    let client = connect_to(h.addr).await;
+    let query = "SELECT request_id, model, status, http_status, error_type, latency_ms, \
+                 ttft_ms, input_tokens, cached, count(*) AS n, max(output_tokens) AS tokens \
+                 FROM {t} GROUP BY request_id, model, status, http_status, error_type, \
+                 latency_ms, ttft_ms, input_tokens, cached";
+    let types = |table: &'static str| {
+        let client = &client;
+        async move {
+            let statement = client.prepare(&query.replace("{t}", table)).await.unwrap();
+            statement
+                .columns()
+                .iter()
+                .map(|c| format!("{} {}", c.name(), c.type_()))
+                .collect::<Vec<_>>()
+        }
+    };
+    assert_eq!(types("llm_requests_sr").await, types("llm_requests").await);
+}
+
 #[tokio::test]
 async fn mysql_errors_keep_their_code_and_text() {
     let Some(h) = harness() else { return };
