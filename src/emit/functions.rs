@@ -1434,7 +1434,15 @@ fn df_now64(e: &mut Emitter, call: &FunctionCall) -> ast::Expr {
 // Date arithmetic and differences.
 
 /// ClickHouse interval units (`dateDiff`, `dateAdd`, `date_trunc`), normalised.
-fn time_unit(text: &str) -> Option<&'static str> {
+/// `dateDiff`'s unit: a string (`'hour'`) or, as ClickHouse also reads it, a bare keyword.
+fn diff_unit(arg: Option<&Expr>) -> Option<&'static str> {
+    match arg {
+        Some(Expr::Column(c)) if c.qualifier.is_empty() => time_unit(&c.name),
+        other => literal_string(other).and_then(time_unit),
+    }
+}
+
+pub(super) fn time_unit(text: &str) -> Option<&'static str> {
     Some(match text.to_ascii_lowercase().as_str() {
         "second" | "seconds" | "ss" | "s" => "second",
         "minute" | "minutes" | "mi" | "n" => "minute",
@@ -1600,7 +1608,7 @@ fn df_date_diff(e: &mut Emitter, call: &FunctionCall) -> ast::Expr {
     let Some(call) = utc_only(e, call, 3) else {
         return or_null(None);
     };
-    let Some(unit) = literal_string(call.args.first()).and_then(time_unit) else {
+    let Some(unit) = diff_unit(call.args.first()) else {
         return e.reject("dateDiff with a unit other than second … year");
     };
     let Some([a, b]) = scalar_args::<2>(e, &without_first_arg(&call)) else {
@@ -1659,7 +1667,7 @@ fn sr_date_diff(e: &mut Emitter, call: &FunctionCall) -> ast::Expr {
     let Some(call) = utc_only(e, call, 3) else {
         return or_null(None);
     };
-    let Some(unit) = literal_string(call.args.first()).and_then(time_unit) else {
+    let Some(unit) = diff_unit(call.args.first()) else {
         return e.reject("dateDiff with a unit other than second … year");
     };
     let Some([a, b]) = scalar_args::<2>(e, &without_first_arg(&call)) else {

@@ -1990,22 +1990,23 @@ fn takes_unit_keyword(name: &str) -> bool {
     NAMES.contains(&name.to_ascii_lowercase().as_str())
 }
 
+/// A word ClickHouse's parser reads as an interval kind in a unit position, abbreviations
+/// included (`s`, `mi`, `hh`, …): even where a column has that name, it is the unit.
 fn is_time_unit(word: &str) -> bool {
-    const UNITS: &[&str] = &[
-        "nanosecond",
-        "microsecond",
-        "millisecond",
-        "second",
-        "minute",
-        "hour",
-        "day",
-        "week",
-        "month",
-        "quarter",
-        "year",
-    ];
     let word = word.to_ascii_lowercase();
-    UNITS.contains(&word.trim_end_matches('s'))
+    functions::time_unit(&word).is_some()
+        || matches!(
+            word.as_str(),
+            "nanosecond"
+                | "nanoseconds"
+                | "ns"
+                | "microsecond"
+                | "microseconds"
+                | "us"
+                | "millisecond"
+                | "milliseconds"
+                | "ms"
+        )
 }
 
 #[cfg(test)]
