@@ -374,9 +374,16 @@ impl Catalog {
             message: e.to_string(),
             position: None,
         })?;
-        for statement in &mut statements {
+        // Names come from the statement as written: the compatibility rules rename some
+        // calls (`current_user` becomes `session_user`), which Postgres would not show.
+        let written = Parser::parse_sql(&PostgreSqlDialect {}, &sql).unwrap_or_default();
+        for (i, statement) in statements.iter_mut().enumerate() {
             if let Statement::Query(query) = statement {
-                name_columns(&mut query.body);
+                let names = match written.get(i) {
+                    Some(Statement::Query(original)) => output_names(&original.body),
+                    _ => None,
+                };
+                name_columns(&mut query.body, names);
                 let _ = query.visit(&mut ArraySubqueries);
                 let _ = query.visit(&mut AggregateScalarSubqueries);
             }
@@ -668,20 +675,16 @@ impl VisitorMut for NullSubqueriesInCase {
 
 /// Names unnamed result columns as Postgres does (`current_schema`, `?column?`)
 /// rather than as DataFusion does (`current_schema()`), where that keeps names unique.
-fn name_columns(body: &mut SetExpr) {
+fn name_columns(body: &mut SetExpr, written: Option<Vec<Option<String>>>) {
     let select = match body {
         SetExpr::Select(select) => select,
-        SetExpr::SetOperation { left, .. } => return name_columns(left),
+        SetExpr::SetOperation { left, .. } => return name_columns(left, written),
         _ => return,
     };
-    let names: Vec<Option<String>> = select
-        .projection
-        .iter()
-        .map(|item| match item {
-            SelectItem::UnnamedExpr(expr) => postgres_name(expr),
-            _ => None,
-        })
-        .collect();
+    let names = match written {
+        Some(names) if names.len() == select.projection.len() => names,
+        _ => projection_names(&select.projection),
+    };
     let taken: Vec<String> = select
         .projection
         .iter()
@@ -707,8 +710,34 @@ fn name_columns(body: &mut SetExpr) {
     }
 }
 
+/// The Postgres names of a query's unaliased output columns (`None` where it keeps the
+/// expression's own name), from its left-most SELECT.
+fn output_names(body: &SetExpr) -> Option<Vec<Option<String>>> {
+    match body {
+        SetExpr::Select(select) => Some(projection_names(&select.projection)),
+        SetExpr::SetOperation { left, .. } => output_names(left),
+        _ => None,
+    }
+}
+
+fn projection_names(projection: &[SelectItem]) -> Vec<Option<String>> {
+    projection
+        .iter()
+        .map(|item| match item {
+            SelectItem::UnnamedExpr(expr) => postgres_name(expr),
+            _ => None,
+        })
+        .collect()
+}
+
 fn postgres_name(expr: &Expr) -> Option<String> {
     match expr {
+        // A special register written bare is a function call to Postgres.
+        Expr::Identifier(i)
+            if i.quote_style.is_none() && i.value.eq_ignore_ascii_case("current_schema") =>
+        {
+            Some("current_schema".to_owned())
+        }
         Expr::Identifier(_) | Expr::CompoundIdentifier(_) => None,
         Expr::Function(f) => f
             .name

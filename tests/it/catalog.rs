@@ -15,6 +15,32 @@ async fn one(sql: &str) -> String {
     simple_rows(&messages)[0][0].clone().unwrap_or_default()
 }
 
+/// Special registers keep the names Postgres gives them, however the catalog context
+/// spells them inside (it calls `current_user` `session_user`).
+#[tokio::test]
+async fn special_registers_keep_their_postgres_names() {
+    let client = connect().await;
+    let rows = client
+        .query(
+            "SELECT current_user, session_user, current_schema, current_database()",
+            &[],
+        )
+        .await
+        .unwrap();
+    let names: Vec<&str> = rows[0].columns().iter().map(|c| c.name()).collect();
+    assert_eq!(
+        names,
+        [
+            "current_user",
+            "session_user",
+            "current_schema",
+            "current_database"
+        ]
+    );
+    let values: Vec<String> = (0..4).map(|i| rows[0].get(i)).collect();
+    assert_eq!(values, ["tester", "tester", "public", "switchyard"]);
+}
+
 #[tokio::test]
 async fn catalog_functions_answer_from_the_session() {
     assert!(one("SELECT version()").await.starts_with("PostgreSQL 15.8"));
