@@ -2015,59 +2015,6 @@ mod tests {
     use sqlparser::dialect::PostgreSqlDialect;
     use sqlparser::parser::Parser;
 
-    /// Hand-picked hard cases, then deterministic pseudo-random strings over an alphabet
-    /// of the characters that matter to quoting.
-    fn tricky_strings() -> Vec<String> {
-        let mut strings: Vec<String> = [
-            "",
-            "'",
-            "''",
-            "'''",
-            "\\",
-            "\\'",
-            "\\''",
-            "a\\'b",
-            "it's",
-            "\n",
-            "\r\n\t",
-            "$$",
-            "$tag$ x $tag$",
-            "é中文🙂",
-            "\"",
-            "\"\"",
-            "\\\"",
-            "--",
-            "/*",
-            "';DROP TABLE t;--",
-            "\\\\'",
-            "E'\\n'",
-            "?",
-            "$1",
-        ]
-        .iter()
-        .map(|s| s.to_string())
-        .collect();
-        const ALPHABET: &[char] = &[
-            '\'', '\\', '"', '$', 'a', '\n', 'é', '🙂', ' ', '-', '/', '*',
-        ];
-        let mut state: u64 = 0x5eed;
-        for _ in 0..2000 {
-            let mut next = || {
-                state = state
-                    .wrapping_mul(6364136223846793005)
-                    .wrapping_add(1442695040888963407);
-                (state >> 33) as usize
-            };
-            let len = next() % 12;
-            strings.push(
-                (0..len)
-                    .map(|_| ALPHABET[next() % ALPHABET.len()])
-                    .collect(),
-            );
-        }
-        strings
-    }
-
     fn parse_single_expr(sql: &str) -> ast::Expr {
         let statements = Parser::parse_sql(&PostgreSqlDialect {}, sql)
             .unwrap_or_else(|e| panic!("{sql:?} does not parse: {e}"));
@@ -2085,7 +2032,7 @@ mod tests {
 
     #[test]
     fn string_literals_round_trip_through_postgres_parsing() {
-        for s in tricky_strings() {
+        for s in super::translate_tests::tricky_strings() {
             let sql = format!("SELECT {}", standard_string_literal(&s));
             match parse_single_expr(&sql) {
                 ast::Expr::Value(v) => {
@@ -2103,7 +2050,10 @@ mod tests {
     #[test]
     fn identifiers_round_trip_through_postgres_parsing() {
         // Postgres rejects the zero-length identifier "".
-        for s in tricky_strings().into_iter().filter(|s| !s.is_empty()) {
+        for s in super::translate_tests::tricky_strings()
+            .into_iter()
+            .filter(|s| !s.is_empty())
+        {
             let sql = format!("SELECT {}", quoted_identifier('"', &s));
             match parse_single_expr(&sql) {
                 ast::Expr::Identifier(ident) => assert_eq!(ident.value, s, "{sql:?}"),

@@ -168,12 +168,18 @@ fn mentions_call(sql: &str, name: &str) -> bool {
     })
 }
 
-/// Hand-picked hard cases, then deterministic pseudo-random strings.
-fn tricky_strings() -> Vec<String> {
+/// Hand-picked hard cases, then deterministic pseudo-random strings (shared with the
+/// emitter's own quoting tests).
+pub(super) fn tricky_strings() -> Vec<String> {
     let mut strings: Vec<String> = [
         "",
         "'",
         "''",
+        "'''",
+        "$$",
+        "$tag$ x $tag$",
+        "\"\"",
+        "E'\\n'",
         "\\",
         "\\'",
         "\\''",
@@ -200,7 +206,7 @@ fn tricky_strings() -> Vec<String> {
     .map(|s| s.to_string())
     .collect();
     const ALPHABET: &[char] = &[
-        '\'', '\\', '"', '`', 'a', 'n', '\n', '0', 'é', ' ', '-', '{',
+        '\'', '\\', '"', '`', 'a', 'n', '\n', '0', 'é', ' ', '-', '{', '$', '🙂', '/', '*',
     ];
     let mut state: u64 = 0x5eed_cafe;
     for _ in 0..3000 {
