@@ -4,7 +4,6 @@
 //! not installed; scripts/services/clients.sh installs them and names them in
 //! SWITCHYARD_TEST_PYTHON, SWITCHYARD_TEST_NODE_PATH and SWITCHYARD_TEST_JDBC_JAR.
 
-use std::io::Write;
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -126,45 +125,21 @@ fn pgjdbc() {
     assert!(out.contains("all checks passed"), "{out}");
 }
 
-/// Runs psql with `args` and `script` on stdin; `None` (after a loud SKIPPED line)
-/// when psql is not installed.
+/// psql's stdout for `args` and `script`, stopping at the first error (which fails the
+/// test); `None` when psql is not installed (see `crate::psql::psql`).
 fn psql(args: &[&str], script: &str) -> Option<String> {
-    if Command::new("psql").arg("--version").output().is_err() {
-        eprintln!("SKIPPED: psql is not installed (the README's test command installs it)");
-        return None;
-    }
-    let addr = server().addr;
-    let mut child = Command::new("psql")
-        .args(["-X", "-v", "ON_ERROR_STOP=1", "-h", &addr.ip().to_string()])
-        .args([
-            "-p",
-            &addr.port().to_string(),
-            "-U",
-            "tester",
-            "-d",
-            "switchyard",
-        ])
-        .args(args)
-        .env("PGCONNECT_TIMEOUT", "10")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("psql starts");
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(script.as_bytes())
-        .unwrap();
-    let output = child.wait_with_output().expect("psql ends");
-    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+    let args: Vec<&str> = ["-v", "ON_ERROR_STOP=1"]
+        .iter()
+        .chain(args)
+        .copied()
+        .collect();
+    let output = crate::psql::psql(&args, script)?;
     assert!(
-        output.status.success(),
-        "psql failed\n--- stdout\n{stdout}\n--- stderr\n{}",
-        String::from_utf8_lossy(&output.stderr)
+        output.success,
+        "psql failed\n--- stdout\n{}\n--- stderr\n{}",
+        output.stdout, output.stderr
     );
-    Some(stdout)
+    Some(output.stdout)
 }
 
 #[test]

@@ -5,15 +5,15 @@ use std::process::{Command, Stdio};
 
 use crate::support::{server, DEMO_ROWS};
 
-struct Output {
-    stdout: String,
-    stderr: String,
-    success: bool,
+pub struct Output {
+    pub stdout: String,
+    pub stderr: String,
+    pub success: bool,
 }
 
 /// Runs psql with `args`, feeding `script` on stdin; `None` (after a loud SKIPPED
 /// line) when psql is not installed.
-fn psql(args: &[&str], script: &str) -> Option<Output> {
+pub fn psql(args: &[&str], script: &str) -> Option<Output> {
     if Command::new("psql").arg("--version").output().is_err() {
         eprintln!("SKIPPED: psql is not installed (the README's test command installs it)");
         return None;
