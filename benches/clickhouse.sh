@@ -5,7 +5,8 @@
 #   SWITCHYARD_BIN=path/to/switchyard benches/clickhouse.sh   # a binary already built
 # Starts the modern ClickHouse (scripts/services/clickhouse.sh), fills `bench_rows`
 # (1M rows), starts `switchyard serve` routed to it on 127.0.0.1:$PORT, runs
-# benches/clickhouse_bench.py, and stops switchyard again. Needs psql and pgbench.
+# benches/clickhouse_bench.py, and stops switchyard again. Needs psql and pgbench;
+# builds benches/pg_drain.rs, the client that reads rows without decoding them.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export SWITCHYARD_STATE="${SWITCHYARD_STATE:-$HOME/.cache/switchyard-test}"
@@ -23,11 +24,14 @@ curl -sf "$CH/" --data-binary "CREATE TABLE bench_rows ENGINE = MergeTree ORDER 
   SELECT number AS n, toString(number) AS s, toDateTime(number) AS t, number * 0.5 AS f
   FROM numbers(1000000)" >/dev/null
 
+PROFILE_FLAG=(); [ "$PROFILE" = release ] && PROFILE_FLAG=(--release)
 if [ -z "${SWITCHYARD_BIN:-}" ]; then
   echo "== cargo build ($PROFILE)" >&2
-  if [ "$PROFILE" = release ]; then cargo build --release --bin switchyard >&2; else cargo build --bin switchyard >&2; fi
+  cargo build "${PROFILE_FLAG[@]}" --bin switchyard --example pg_drain >&2
   SWITCHYARD_BIN="$TARGET/$PROFILE/switchyard"
 fi
+DRAIN="${PG_DRAIN_BIN:-$TARGET/$PROFILE/examples/pg_drain}"
+[ -x "$DRAIN" ] || cargo build "${PROFILE_FLAG[@]}" --example pg_drain >&2
 
 cat >"$WORK/switchyard.toml" <<TOML
 listen = "127.0.0.1:$PORT"
@@ -45,4 +49,5 @@ PID=$!
 trap 'kill $PID 2>/dev/null || true' EXIT
 for _ in $(seq 1 100); do pg_isready -q -h 127.0.0.1 -p "$PORT" && break; sleep 0.1; done
 
-python3 benches/clickhouse_bench.py --clickhouse "$CH" --port "$PORT" --profile "$PROFILE" --work "$WORK"
+python3 benches/clickhouse_bench.py --clickhouse "$CH" --port "$PORT" --profile "$PROFILE" --work "$WORK" \
+  --drain "$DRAIN"

@@ -1,10 +1,15 @@
-//! The accept loop: one task per connection, a cap on connections, graceful shutdown.
+//! The accept loop: one task per connection, a cap on connections, graceful shutdown,
+//! and each connection's message loop.
 //! Takes an already-bound listener so tests can bind port 0 in-process.
 
 use std::future::Future;
 use std::os::fd::AsFd;
 use std::sync::Arc;
 
+use futures::StreamExt;
+use pgwire::api::{ClientInfo, ErrorHandler, PgWireConnectionState, PgWireServerHandlers};
+use pgwire::messages::PgWireFrontendMessage;
+use pgwire::tokio::server::{negotiate_tls, process_error, process_message};
 use tokio::io::AsyncWriteExt;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::Semaphore;
@@ -58,7 +63,7 @@ pub async fn run(
                     None
                 }
             };
-            if let Err(e) = pgwire::tokio::process_socket(socket, None, handlers.clone()).await {
+            if let Err(e) = serve_connection(socket, handlers.clone()).await {
                 // Garbage, truncated or oversized messages end only this connection.
                 tracing::info!(%peer, error = %e, "connection closed on a protocol error");
             }
@@ -79,6 +84,77 @@ pub async fn run(
     if tokio::time::timeout(DRAIN_TIMEOUT, drain).await.is_err() {
         tracing::info!("closing connections still open after the drain period");
     }
+}
+
+/// How long a client has to finish startup (as in pgwire's own loop).
+const STARTUP_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(60);
+
+/// Bytes of outgoing messages buffered before a write. pgwire's default, 8 KiB, costs
+/// a system call per hundred rows or so of a large result, a third of the time spent
+/// streaming it; results smaller than this still go out at the end of each response.
+const WRITE_BUFFER: usize = 256 * 1024;
+
+/// One client connection: pgwire's connection loop (`process_socket`), with our
+/// write buffer size. pgwire does the protocol; this loop only feeds it messages.
+async fn serve_connection(socket: TcpStream, handlers: Handlers) -> std::io::Result<()> {
+    let startup_timeout = tokio::time::sleep(STARTUP_TIMEOUT);
+    tokio::pin!(startup_timeout);
+    let negotiated = tokio::select! {
+        _ = &mut startup_timeout => return Ok(()),
+        negotiated = negotiate_tls(socket, None) => negotiated?,
+    };
+    // None: the client opened with a direct TLS handshake, which we do not serve.
+    let Some(mut socket) = negotiated else {
+        return Ok(());
+    };
+    socket.set_backpressure_boundary(WRITE_BUFFER);
+
+    let startup = handlers.startup_handler();
+    let simple = handlers.simple_query_handler();
+    let extended = handlers.extended_query_handler();
+    let copy = handlers.copy_handler();
+    let cancel = handlers.cancel_handler();
+    let errors = handlers.error_handler();
+    loop {
+        let starting = matches!(
+            socket.state(),
+            PgWireConnectionState::AwaitingStartup
+                | PgWireConnectionState::AuthenticationInProgress
+        );
+        let message = if starting {
+            tokio::select! {
+                _ = &mut startup_timeout => None,
+                message = socket.next() => message,
+            }
+        } else {
+            socket.next().await
+        };
+        // End of stream, a read error or a Terminate ('X') ends the connection;
+        // asyncpg waits for the socket to close after sending Terminate.
+        let message = match message {
+            Some(Ok(PgWireFrontendMessage::Terminate(_))) | Some(Err(_)) | None => break,
+            Some(Ok(message)) => message,
+        };
+        let is_extended_query = match socket.state() {
+            PgWireConnectionState::CopyInProgress(extended) => extended,
+            _ => message.is_extended_query(),
+        };
+        let processed = process_message(
+            message,
+            &mut socket,
+            startup.clone(),
+            simple.clone(),
+            extended.clone(),
+            copy.clone(),
+            cancel.clone(),
+        )
+        .await;
+        if let Err(mut e) = processed {
+            errors.on_error(&socket, &mut e);
+            process_error(&mut socket, e, is_extended_query).await?;
+        }
+    }
+    Ok(())
 }
 
 /// A second descriptor of the accepted connection that only ever peeks, to notice a

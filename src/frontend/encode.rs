@@ -1,7 +1,9 @@
 //! Arrow → Postgres wire: RowDescription fields and DataRows, text or binary per
-//! column. Row values are encoded by arrow-pg; this module adapts the Arrow types it
-//! does not cover and turns a batch stream into a row stream without buffering.
+//! column. This module adapts the Arrow types Postgres has no form for (maps, uuids)
+//! and turns a batch stream into a row stream without buffering; `datarow` writes
+//! the values.
 
+use std::collections::VecDeque;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
@@ -19,6 +21,7 @@ use pgwire::error::PgWireResult;
 use pgwire::messages::data::DataRow;
 use tokio_util::sync::{CancellationToken, WaitForCancellationFutureOwned};
 
+use super::datarow::RowEncoder;
 use super::to_pg_error;
 use crate::backend::ResultStream;
 use crate::error::{Error, Result};
@@ -86,128 +89,52 @@ fn uuids_as_text(column: &ArrayRef) -> Result<ArrayRef> {
     Ok(Arc::new(out.finish()))
 }
 
-/// Adapts a batch for arrow-pg: maps become JSON text, and text-format timestamps
-/// are pre-rendered the way Postgres prints them (arrow-pg always prints six
-/// fractional digits; Postgres trims them).
-fn to_client_batch(
-    batch: RecordBatch,
-    schema: &SchemaRef,
-    fields: &[FieldInfo],
-) -> Result<RecordBatch> {
-    let adapt = |column: &ArrayRef, field: &FieldInfo| match column.data_type() {
-        DataType::Map(..) => map_as_json(column).map(Some),
+/// The Arrow fields of the columns as `client_columns` adapts them: maps as JSON
+/// text, uuids as text or as their 16 raw bytes. Other fields keep their metadata,
+/// which arrow-pg reads (oid aliases, "char" columns).
+fn client_fields(schema: &SchemaRef, fields: &[FieldInfo]) -> Vec<Arc<Field>> {
+    schema
+        .fields()
+        .iter()
+        .zip(fields)
+        .map(
+            |(field, info)| match adapted_type(field.data_type(), info) {
+                Some(data_type) => Arc::new(Field::new(field.name(), data_type, true)),
+                None => field.clone(),
+            },
+        )
+        .collect()
+}
+
+fn adapted_type(data_type: &DataType, field: &FieldInfo) -> Option<DataType> {
+    match data_type {
+        DataType::Map(..) => Some(DataType::Utf8),
         DataType::FixedSizeBinary(16) if *field.datatype() == Type::UUID => {
-            if field.format() == FieldFormat::Text {
-                uuids_as_text(column).map(Some)
-            } else {
-                // arrow-pg encodes variable-length binary as its raw bytes, which
-                // is uuid's binary wire form.
-                arrow::compute::cast(column, &DataType::Binary)
-                    .map(Some)
-                    .map_err(Error::internal)
-            }
+            Some(match field.format() {
+                FieldFormat::Text => DataType::Utf8,
+                FieldFormat::Binary => DataType::Binary,
+            })
         }
-        DataType::Timestamp(_, tz) if field.format() == FieldFormat::Text => {
-            timestamps_as_text(column, tz.is_some()).map(Some)
-        }
-        _ => Ok(None),
-    };
-    let mut columns = Vec::with_capacity(batch.num_columns());
-    let mut changed = false;
-    for (column, field) in batch.columns().iter().zip(fields) {
-        match adapt(column, field)? {
-            Some(adapted) => {
-                changed = true;
-                columns.push(adapted);
-            }
-            None => columns.push(column.clone()),
-        }
+        _ => None,
     }
-    if !changed {
-        return Ok(batch);
-    }
-    let schema = Arc::new(Schema::new(
-        schema
-            .fields()
-            .iter()
-            .zip(&columns)
-            .map(|(f, c)| Field::new(f.name(), c.data_type().clone(), true))
-            .collect::<Vec<_>>(),
-    ));
-    RecordBatch::try_new(schema, columns).map_err(Error::internal)
 }
 
-/// `2024-05-01 12:34:56.5+00`: Postgres' ISO output, fraction only when non-zero.
-fn timestamps_as_text(column: &ArrayRef, with_zone: bool) -> Result<ArrayRef> {
-    let micros = arrow::compute::cast(
-        column,
-        &DataType::Timestamp(arrow::datatypes::TimeUnit::Microsecond, None),
-    )
-    .map_err(Error::internal)?;
-    let micros = micros
-        .as_any()
-        .downcast_ref::<arrow::array::TimestampMicrosecondArray>()
-        .ok_or_else(|| Error::internal("timestamp cast"))?;
-    let mut out = StringBuilder::with_capacity(micros.len(), micros.len() * 26);
-    let mut text = String::with_capacity(32);
-    for value in micros.iter() {
-        let Some(value) = value else {
-            out.append_null();
-            continue;
-        };
-        text.clear();
-        push_timestamp(&mut text, value)?;
-        if with_zone {
-            text.push_str("+00");
-        }
-        out.append_value(&text);
-    }
-    Ok(Arc::new(out.finish()))
-}
-
-/// Appends `value` (µs since the epoch, UTC) as `YYYY-MM-DD HH:MM:SS[.ffffff]`, the
-/// fraction without trailing zeros. Digits are pushed by hand: this runs once per value
-/// of every timestamp column, and chrono's `format` costs several times more.
-fn push_timestamp(out: &mut String, value: i64) -> Result<()> {
-    use chrono::{Datelike, Timelike};
-    let (secs, frac) = (value.div_euclid(1_000_000), value.rem_euclid(1_000_000));
-    let time = chrono::DateTime::from_timestamp(secs, frac as u32 * 1000)
-        .ok_or_else(|| Error::internal(format!("timestamp out of range: {value}µs")))?;
-    let year = time.year();
-    if !(0..=9999).contains(&year) {
-        out.push_str(&time.format("%Y-%m-%d %H:%M:%S").to_string());
-    } else {
-        push_digits(out, year as u32, 4);
-        out.push('-');
-        push_digits(out, time.month(), 2);
-        out.push('-');
-        push_digits(out, time.day(), 2);
-        out.push(' ');
-        push_digits(out, time.hour(), 2);
-        out.push(':');
-        push_digits(out, time.minute(), 2);
-        out.push(':');
-        push_digits(out, time.second(), 2);
-    }
-    if frac != 0 {
-        out.push('.');
-        let mut frac = frac as u32;
-        let mut width = 6;
-        while frac % 10 == 0 {
-            frac /= 10;
-            width -= 1;
-        }
-        push_digits(out, frac, width);
-    }
-    Ok(())
-}
-
-/// `value` in exactly `width` decimal digits, zero-padded.
-fn push_digits(out: &mut String, value: u32, width: u32) {
-    for place in (0..width).rev() {
-        let digit = (value / 10u32.pow(place)) % 10;
-        out.push(char::from(b'0' + digit as u8));
-    }
+/// A batch's columns as the client is sent them (see `client_fields`).
+fn client_columns(batch: &RecordBatch, fields: &[FieldInfo]) -> Result<Vec<ArrayRef>> {
+    batch
+        .columns()
+        .iter()
+        .zip(fields)
+        .map(
+            |(column, field)| match adapted_type(column.data_type(), field) {
+                None => Ok(column.clone()),
+                Some(_) if matches!(column.data_type(), DataType::Map(..)) => map_as_json(column),
+                Some(DataType::Utf8) => uuids_as_text(column),
+                // Variable-length binary is written as its raw bytes: uuid's binary form.
+                Some(_) => arrow::compute::cast(column, &DataType::Binary).map_err(Error::internal),
+            },
+        )
+        .collect()
 }
 
 /// `{"k": v, …}`: string keys and values are JSON strings, others print as Arrow displays them.
@@ -267,27 +194,100 @@ fn push_json_string(out: &mut String, s: &str) {
     out.push('"');
 }
 
-/// Encodes batches into DataRows as the client pulls them; a cancel request ends
-/// the stream with SQLSTATE 57014 even while a batch is being computed.
+/// Encodes batches into DataRows as the client pulls them, a slice of rows at a
+/// time; a cancel request ends the stream with SQLSTATE 57014 even while a batch is
+/// being computed.
 pub fn row_stream(
     result: ResultStream,
     fields: Arc<Vec<FieldInfo>>,
     cancel: CancellationToken,
 ) -> impl Stream<Item = PgWireResult<DataRow>> + Send + 'static {
-    let schema = client_schema(&result.schema);
-    let batches = Cancellable {
-        inner: result.batches,
-        cancelled: Box::pin(cancel.cancelled_owned()),
+    Rows {
+        arrow_fields: client_fields(&result.schema, &fields),
+        batches: Cancellable {
+            inner: result.batches,
+            cancelled: Box::pin(cancel.cancelled_owned()),
+            done: false,
+        },
+        encoder: RowEncoder::new(fields.clone()),
+        fields,
+        current: None,
+        ready: VecDeque::new(),
         done: false,
-    };
-    batches.flat_map(move |batch| {
-        let rows: Box<dyn Iterator<Item = PgWireResult<DataRow>> + Send> =
-            match batch.and_then(|b| to_client_batch(b, &schema, &fields)) {
-                Ok(batch) => arrow_pg::datatypes::encode_recordbatch(fields.clone(), batch),
-                Err(e) => Box::new(std::iter::once(Err(to_pg_error(&e)))),
+    }
+}
+
+/// Rows encoded per slice: enough to amortize choosing the column writers, few
+/// enough that a slice's text stays small.
+const SLICE_ROWS: usize = 1024;
+
+struct Rows<S> {
+    batches: Cancellable<S>,
+    fields: Arc<Vec<FieldInfo>>,
+    arrow_fields: Vec<Arc<Field>>,
+    encoder: RowEncoder,
+    /// The batch being encoded, as the client's columns, and its next row.
+    current: Option<(Vec<ArrayRef>, usize, usize)>,
+    ready: VecDeque<DataRow>,
+    done: bool,
+}
+
+impl<S> Rows<S> {
+    fn encode_slice(&mut self) -> PgWireResult<()> {
+        let Some((columns, next, len)) = &mut self.current else {
+            return Ok(());
+        };
+        let end = (*next + SLICE_ROWS).min(*len);
+        self.encoder
+            .encode(columns, &self.arrow_fields, *next..end, &mut self.ready)?;
+        *next = end;
+        if end == *len {
+            self.current = None;
+        }
+        Ok(())
+    }
+}
+
+impl<S> Stream for Rows<S>
+where
+    S: Stream<Item = Result<RecordBatch>> + Unpin,
+{
+    type Item = PgWireResult<DataRow>;
+
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        loop {
+            if let Some(row) = self.ready.pop_front() {
+                return Poll::Ready(Some(Ok(row)));
+            }
+            if self.done {
+                return Poll::Ready(None);
+            }
+            if self.current.is_some() {
+                if let Err(e) = self.encode_slice() {
+                    self.done = true;
+                    return Poll::Ready(Some(Err(e)));
+                }
+                continue;
+            }
+            let batch = match std::task::ready!(self.batches.poll_next_unpin(cx)) {
+                Some(batch) => batch,
+                None => {
+                    self.done = true;
+                    continue;
+                }
             };
-        futures::stream::iter(rows)
-    })
+            match batch.and_then(|batch| {
+                let columns = client_columns(&batch, &self.fields)?;
+                Ok((columns, batch.num_rows()))
+            }) {
+                Ok((columns, rows)) => self.current = Some((columns, 0, rows)),
+                Err(e) => {
+                    self.done = true;
+                    return Poll::Ready(Some(Err(to_pg_error(&e))));
+                }
+            }
+        }
+    }
 }
 
 struct Cancellable<S> {
@@ -322,40 +322,6 @@ where
 mod tests {
     use super::*;
     use arrow::array::{MapBuilder, StringBuilder};
-
-    #[test]
-    fn timestamps_print_like_postgres() {
-        let column: ArrayRef = Arc::new(
-            arrow::array::TimestampMillisecondArray::from(vec![
-                Some(1_714_566_896_000),
-                Some(1_714_566_896_120),
-                None,
-            ])
-            .with_timezone("UTC"),
-        );
-        let text = timestamps_as_text(&column, true).unwrap();
-        let text = text
-            .as_any()
-            .downcast_ref::<arrow::array::StringArray>()
-            .unwrap();
-        assert_eq!(text.value(0), "2024-05-01 12:34:56+00");
-        assert_eq!(text.value(1), "2024-05-01 12:34:56.12+00");
-        assert!(text.is_null(2));
-
-        let column: ArrayRef = Arc::new(arrow::array::TimestampMicrosecondArray::from(vec![
-            -1,
-            1,
-            253_402_300_800_000_000,
-        ]));
-        let text = timestamps_as_text(&column, false).unwrap();
-        let text = text
-            .as_any()
-            .downcast_ref::<arrow::array::StringArray>()
-            .unwrap();
-        assert_eq!(text.value(0), "1969-12-31 23:59:59.999999");
-        assert_eq!(text.value(1), "1970-01-01 00:00:00.000001");
-        assert_eq!(text.value(2), "+10000-01-01 00:00:00");
-    }
 
     fn uuid_batch() -> (SchemaRef, RecordBatch) {
         let field = Field::new("id", DataType::FixedSizeBinary(16), true)

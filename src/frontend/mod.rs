@@ -4,6 +4,7 @@
 //! values by hand — that is `encode` (arrow-pg underneath).
 
 mod cursors;
+mod datarow;
 pub mod encode;
 mod hooks;
 mod params;
