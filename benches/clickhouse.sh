@@ -50,4 +50,4 @@ trap 'kill $PID 2>/dev/null || true' EXIT
 for _ in $(seq 1 100); do pg_isready -q -h 127.0.0.1 -p "$PORT" && break; sleep 0.1; done
 
 python3 benches/clickhouse_bench.py --clickhouse "$CH" --port "$PORT" --profile "$PROFILE" --work "$WORK" \
-  --drain "$DRAIN"
+  --drain "$DRAIN" --proxy-pid "$PID" --server-pid "$(cat "$SWITCHYARD_STATE/clickhouse/chdb.pid")"

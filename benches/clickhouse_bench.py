@@ -11,6 +11,11 @@ large: the 1M-row query, alternating runs. Direct is `curl` reading the ArrowStr
        The ratio of their median rows/s is the goal's measure. `psql -At` printing
        every row is timed too, as what a real client sees (psql's own formatting
        then dominates).
+       Measured twice: with every process sharing the machine's CPUs, and (given
+       --server-pid, --proxy-pid and two CPUs or more) with the server pinned to CPU 0
+       and switchyard and the clients to CPU 1, as when a proxy runs on its own
+       cores. Shared, the server and switchyard compete for the same two cores, so
+       every cycle switchyard spends is taken from the server as well.
 """
 import argparse
 import glob
@@ -61,19 +66,28 @@ def through_small(port, rounds, work):
     return times
 
 
-def direct_large(url):
+def pinned(cpu):
+    return [] if cpu is None else ["taskset", "-c", str(cpu)]
+
+
+def pin_process(pid, cpus):
+    subprocess.run(["taskset", "-a", "-p", "-c", cpus, str(pid)], check=True, stdout=subprocess.DEVNULL)
+
+
+def direct_large(url, client_cpu=None):
     start = time.perf_counter()
     subprocess.run(
-        ["curl", "-sf", "-o", "/dev/null", f"{url}/?default_format=ArrowStream", "--data-binary", LARGE],
+        pinned(client_cpu) + ["curl", "-sf", "-o", "/dev/null", f"{url}/?default_format=ArrowStream", "--data-binary", LARGE],
         check=True,
     )
     return time.perf_counter() - start
 
 
-def drained_large(drain, port):
+def drained_large(drain, port, client_cpu=None):
     start = time.perf_counter()
     out = subprocess.run(
-        [drain, f"127.0.0.1:{port}", "bench", "postgres", LARGE], check=True, stdout=subprocess.PIPE
+        pinned(client_cpu) + [drain, f"127.0.0.1:{port}", "bench", "postgres", LARGE],
+        check=True, stdout=subprocess.PIPE,
     ).stdout
     elapsed = time.perf_counter() - start
     rows = int(out.split()[0])
@@ -81,10 +95,10 @@ def drained_large(drain, port):
     return elapsed
 
 
-def psql_large(port):
+def psql_large(port, client_cpu=None):
     start = time.perf_counter()
     out = subprocess.run(
-        ["psql", "-X", "-At", "-h", "127.0.0.1", "-p", str(port), "-U", "bench", "-d", "postgres", "-c", LARGE],
+        pinned(client_cpu) + ["psql", "-X", "-At", "-h", "127.0.0.1", "-p", str(port), "-U", "bench", "-d", "postgres", "-c", LARGE],
         check=True, stdout=subprocess.PIPE,
     ).stdout
     elapsed = time.perf_counter() - start
@@ -99,6 +113,8 @@ def main():
     parser.add_argument("--profile", default="release")
     parser.add_argument("--work", required=True)
     parser.add_argument("--drain", required=True, help="the pg_drain binary")
+    parser.add_argument("--server-pid", type=int, help="the ClickHouse server's process, to pin")
+    parser.add_argument("--proxy-pid", type=int, help="switchyard's process, to pin")
     parser.add_argument("--rounds", type=int, default=300)
     parser.add_argument("--large-runs", type=int, default=3)
     args = parser.parse_args()
@@ -117,16 +133,29 @@ def main():
     print(f"  through median {t_med * 1e3:8.3f} ms")
     print(f"  added at the median: {(t_med - d_med) * 1e3:.3f} ms (goal <= 1 ms)")
 
-    d_runs, t_runs, p_runs = [], [], []
     drained_large(args.drain, args.port)  # warm the DESCRIBE cache
+    large(args, "sharing all CPUs", None)
+    if args.server_pid and args.proxy_pid and (os.cpu_count() or 1) >= 2:
+        pin_process(args.server_pid, "0")
+        pin_process(args.proxy_pid, "1")
+        try:
+            large(args, "server on CPU 0; switchyard and clients on CPU 1", 1)
+        finally:
+            all_cpus = f"0-{(os.cpu_count() or 1) - 1}"
+            pin_process(args.server_pid, all_cpus)
+            pin_process(args.proxy_pid, all_cpus)
+
+
+def large(args, placement, client_cpu):
+    d_runs, t_runs, p_runs = [], [], []
     for _ in range(args.large_runs):
-        d_runs.append(direct_large(args.clickhouse))
-        t_runs.append(drained_large(args.drain, args.port))
-        p_runs.append(psql_large(args.port))
+        d_runs.append(direct_large(args.clickhouse, client_cpu))
+        t_runs.append(drained_large(args.drain, args.port, client_cpu))
+        p_runs.append(psql_large(args.port, client_cpu))
     d_rate = LARGE_ROWS / statistics.median(d_runs)
     t_rate = LARGE_ROWS / statistics.median(t_runs)
     p_rate = LARGE_ROWS / statistics.median(p_runs)
-    print(f"large ({LARGE_ROWS} rows x 4 columns, {args.large_runs} runs each)")
+    print(f"large ({LARGE_ROWS} rows x 4 columns, {args.large_runs} runs each; {placement})")
     print(f"  direct (curl, ArrowStream)    median {statistics.median(d_runs):7.3f} s  {d_rate:12,.0f} rows/s")
     print(f"  through (pg_drain, text rows) median {statistics.median(t_runs):7.3f} s  {t_rate:12,.0f} rows/s")
     print(f"  through (psql -At)            median {statistics.median(p_runs):7.3f} s  {p_rate:12,.0f} rows/s")

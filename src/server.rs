@@ -16,7 +16,7 @@ use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
-use crate::frontend::{Frontend, Handlers};
+use crate::frontend::{Frontend, Handlers, WRITE_BUFFER};
 
 /// Serves connections until `shutdown` completes, then waits for open connections
 /// to finish their current work.
@@ -89,13 +89,9 @@ pub async fn run(
 /// How long a client has to finish startup (as in pgwire's own loop).
 const STARTUP_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(60);
 
-/// Bytes of outgoing messages buffered before a write. pgwire's default, 8 KiB, costs
-/// a system call per hundred rows or so of a large result, a third of the time spent
-/// streaming it; results smaller than this still go out at the end of each response.
-const WRITE_BUFFER: usize = 256 * 1024;
-
-/// One client connection: pgwire's connection loop (`process_socket`), with our
-/// write buffer size. pgwire does the protocol; this loop only feeds it messages.
+/// One client connection: pgwire's connection loop (`process_socket`), with our write
+/// buffer size, and simple queries answered by the frontend itself (see
+/// `frontend::simple`). pgwire does the rest of the protocol.
 async fn serve_connection(socket: TcpStream, handlers: Handlers) -> std::io::Result<()> {
     let startup_timeout = tokio::time::sleep(STARTUP_TIMEOUT);
     tokio::pin!(startup_timeout);
@@ -109,11 +105,9 @@ async fn serve_connection(socket: TcpStream, handlers: Handlers) -> std::io::Res
     };
     socket.set_backpressure_boundary(WRITE_BUFFER);
 
-    let startup = handlers.startup_handler();
-    let simple = handlers.simple_query_handler();
-    let extended = handlers.extended_query_handler();
+    // The frontend plays every role; pgwire's defaults serve COPY and error hooks.
+    let frontend = handlers.0.clone();
     let copy = handlers.copy_handler();
-    let cancel = handlers.cancel_handler();
     let errors = handlers.error_handler();
     loop {
         let starting = matches!(
@@ -139,16 +133,24 @@ async fn serve_connection(socket: TcpStream, handlers: Handlers) -> std::io::Res
             PgWireConnectionState::CopyInProgress(extended) => extended,
             _ => message.is_extended_query(),
         };
-        let processed = process_message(
-            message,
-            &mut socket,
-            startup.clone(),
-            simple.clone(),
-            extended.clone(),
-            copy.clone(),
-            cancel.clone(),
-        )
-        .await;
+        let ready = matches!(socket.state(), PgWireConnectionState::ReadyForQuery);
+        let processed = match message {
+            PgWireFrontendMessage::Query(query) if ready => {
+                frontend.answer_simple_query(&mut socket, query).await
+            }
+            message => {
+                process_message(
+                    message,
+                    &mut socket,
+                    frontend.clone(),
+                    frontend.clone(),
+                    frontend.clone(),
+                    copy.clone(),
+                    frontend.clone(),
+                )
+                .await
+            }
+        };
         if let Err(mut e) = processed {
             errors.on_error(&socket, &mut e);
             process_error(&mut socket, e, is_extended_query).await?;

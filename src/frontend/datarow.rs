@@ -58,12 +58,7 @@ impl RowEncoder {
         rows: Range<usize>,
         out: &mut VecDeque<DataRow>,
     ) -> PgWireResult<()> {
-        let columns: Vec<Column> = columns
-            .iter()
-            .zip(arrow_fields)
-            .zip(self.fields.iter())
-            .map(|((array, arrow_field), pg_field)| Column::new(array, arrow_field, pg_field))
-            .collect();
+        let columns = writers(&self.fields, columns, arrow_fields);
         let field_count = columns.len() as i16;
         // One allocation per slice: rows are split off this buffer, and a put that
         // outgrew it would allocate a fresh buffer for every row after.
@@ -81,6 +76,61 @@ impl RowEncoder {
         self.row_bytes = self.row_bytes.max(written / row_count);
         Ok(())
     }
+
+    /// Rows `rows` as one packed item (see `unpack`): complete DataRow messages in
+    /// one buffer, for a sender that writes them to the socket as they are.
+    pub fn encode_packed(
+        &mut self,
+        columns: &[ArrayRef],
+        arrow_fields: &[Arc<Field>],
+        rows: Range<usize>,
+    ) -> PgWireResult<DataRow> {
+        let columns = writers(&self.fields, columns, arrow_fields);
+        let field_count = columns.len() as i16;
+        let mut out =
+            BytesMut::with_capacity(4 + rows.len() * (7 + self.row_bytes + 4 * columns.len()));
+        out.put_u32(rows.len() as u32);
+        for row in rows.clone() {
+            let start = out.len();
+            out.put_u8(b'D');
+            out.put_i32(0);
+            out.put_i16(field_count);
+            for column in &columns {
+                column.write(row, &mut out, &mut self.fallback)?;
+            }
+            let len = (out.len() - start - 1) as i32;
+            out[start + 1..start + 5].copy_from_slice(&len.to_be_bytes());
+        }
+        self.row_bytes = self.row_bytes.max((out.len() - 4) / rows.len().max(1) - 7);
+        Ok(DataRow::new(out, PACKED))
+    }
+}
+
+/// The writers for a batch's columns.
+fn writers<'a>(
+    fields: &'a [FieldInfo],
+    columns: &'a [ArrayRef],
+    arrow_fields: &'a [Arc<Field>],
+) -> Vec<Column<'a>> {
+    columns
+        .iter()
+        .zip(arrow_fields)
+        .zip(fields)
+        .map(|((array, arrow_field), pg_field)| Column::new(array, arrow_field, pg_field))
+        .collect()
+}
+
+/// The field count that marks a packed item: a row count, then that many complete
+/// DataRow messages. No real row has a negative field count.
+const PACKED: i16 = -1;
+
+/// A packed item's row count and messages; None for an ordinary DataRow.
+pub fn unpack(row: &DataRow) -> Option<(usize, &[u8])> {
+    if row.field_count != PACKED {
+        return None;
+    }
+    let count = u32::from_be_bytes(row.data[..4].try_into().ok()?);
+    Some((count as usize, &row.data[4..]))
 }
 
 /// One column of a batch, ready to write a value per row: its length word, then the
@@ -876,6 +926,80 @@ mod tests {
         assert_eq!(
             timestamp_text(-63_517_780_799_500_000),
             "0044-03-15 12:00:00.5 BC"
+        );
+    }
+
+    #[test]
+    fn packed_messages_are_the_rows_as_datarow_messages() {
+        use arrow::array::{Float64Array, Int64Array, StringArray, TimestampMicrosecondArray};
+        let columns: Vec<ArrayRef> = vec![
+            Arc::new(Int64Array::from(vec![Some(1), None, Some(-3)])),
+            Arc::new(StringArray::from(vec![Some("a"), Some(""), None])),
+            Arc::new(Float64Array::from(vec![0.5, 1e20, f64::NAN])),
+            Arc::new(TimestampMicrosecondArray::from(vec![0, 1, -1]).with_timezone("UTC")),
+            // No direct writer: arrow-pg's path.
+            Arc::new(arrow::array::Time64MicrosecondArray::from(vec![1, 2, 3])),
+        ];
+        let schema = Arc::new(arrow::datatypes::Schema::new(
+            columns
+                .iter()
+                .enumerate()
+                .map(|(i, c)| Field::new(format!("c{i}"), c.data_type().clone(), true))
+                .collect::<Vec<_>>(),
+        ));
+        let fields = Arc::new(
+            arrow_pg::datatypes::arrow_schema_to_pg_fields(
+                &schema,
+                &pgwire::api::portal::Format::UnifiedText,
+                None,
+            )
+            .unwrap(),
+        );
+        let arrow_fields: Vec<Arc<Field>> = schema.fields().iter().cloned().collect();
+        let mut encoder = RowEncoder::new(fields);
+
+        let mut rows = VecDeque::new();
+        encoder
+            .encode(&columns, &arrow_fields, 0..3, &mut rows)
+            .unwrap();
+        let mut expected = Vec::new();
+        for row in &rows {
+            expected.push(b'D');
+            expected.extend_from_slice(&(6 + row.data.len() as i32).to_be_bytes());
+            expected.extend_from_slice(&row.field_count.to_be_bytes());
+            expected.extend_from_slice(&row.data);
+        }
+        let packed = encoder
+            .encode_packed(&columns, &arrow_fields, 0..3)
+            .unwrap();
+        let (count, messages) = unpack(&packed).unwrap();
+        assert_eq!(count, 3);
+        assert_eq!(messages, &expected[..]);
+        assert!(unpack(&rows[0]).is_none());
+
+        let values: Vec<Option<&[u8]>> = {
+            let mut data = &rows[0].data[..];
+            (0..5)
+                .map(|_| {
+                    let len = i32::from_be_bytes(data[..4].try_into().unwrap());
+                    data = &data[4..];
+                    (len >= 0).then(|| {
+                        let (value, rest) = data.split_at(len as usize);
+                        data = rest;
+                        value
+                    })
+                })
+                .collect()
+        };
+        assert_eq!(
+            values,
+            [
+                Some(&b"1"[..]),
+                Some(b"a"),
+                Some(b"0.5"),
+                Some(b"1970-01-01 00:00:00+00"),
+                Some(b"00:00:00.000001")
+            ]
         );
     }
 

@@ -210,11 +210,24 @@ pub fn row_stream(
             done: false,
         },
         encoder: RowEncoder::new(fields.clone()),
+        packed: PACKED_ROWS.try_with(|_| ()).is_ok(),
         fields,
         current: None,
         ready: VecDeque::new(),
         done: false,
     }
+}
+
+tokio::task_local! {
+    /// Set while a sender that understands packed items (`datarow::unpack`) answers:
+    /// row streams created then yield a slice of complete messages per item.
+    static PACKED_ROWS: ();
+}
+
+/// Runs `answer` so that the row streams it creates yield packed items. Their
+/// consumer must write them with `datarow::unpack`; pgwire's senders cannot.
+pub async fn with_packed_rows<F: Future>(answer: F) -> F::Output {
+    PACKED_ROWS.scope((), answer).await
 }
 
 /// Rows encoded per slice: enough to amortize choosing the column writers, few
@@ -226,6 +239,8 @@ struct Rows<S> {
     fields: Arc<Vec<FieldInfo>>,
     arrow_fields: Vec<Arc<Field>>,
     encoder: RowEncoder,
+    /// Yield one packed item per slice rather than one DataRow per row.
+    packed: bool,
     /// The batch being encoded, as the client's columns, and its next row.
     current: Option<(Vec<ArrayRef>, usize, usize)>,
     ready: VecDeque<DataRow>,
@@ -238,8 +253,15 @@ impl<S> Rows<S> {
             return Ok(());
         };
         let end = (*next + SLICE_ROWS).min(*len);
-        self.encoder
-            .encode(columns, &self.arrow_fields, *next..end, &mut self.ready)?;
+        if self.packed {
+            let packed = self
+                .encoder
+                .encode_packed(columns, &self.arrow_fields, *next..end)?;
+            self.ready.push_back(packed);
+        } else {
+            self.encoder
+                .encode(columns, &self.arrow_fields, *next..end, &mut self.ready)?;
+        }
         *next = end;
         if end == *len {
             self.current = None;

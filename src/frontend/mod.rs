@@ -10,6 +10,7 @@ mod hooks;
 mod params;
 mod prepared;
 pub mod session;
+mod simple;
 
 use std::collections::{BTreeMap, HashMap};
 use std::fmt::Debug;
@@ -49,6 +50,7 @@ use crate::sql;
 use hooks::{Answer, TxEffect};
 use prepared::Prepared;
 use session::{Changed, Session};
+pub use simple::WRITE_BUFFER;
 
 /// Shared by every connection: the engine and the cancel-key registry.
 pub struct Frontend {
