@@ -91,7 +91,7 @@ const STARTUP_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(60);
 
 /// One client connection: pgwire's connection loop (`process_socket`), with our write
 /// buffer size, and simple queries answered by the frontend itself (see
-/// `frontend::simple`). pgwire does the rest of the protocol.
+/// `frontend::send`). pgwire does the rest of the protocol.
 async fn serve_connection(socket: TcpStream, handlers: Handlers) -> std::io::Result<()> {
     let startup_timeout = tokio::time::sleep(STARTUP_TIMEOUT);
     tokio::pin!(startup_timeout);
@@ -137,6 +137,9 @@ async fn serve_connection(socket: TcpStream, handlers: Handlers) -> std::io::Res
         let processed = match message {
             PgWireFrontendMessage::Query(query) if ready => {
                 frontend.answer_simple_query(&mut socket, query).await
+            }
+            PgWireFrontendMessage::Execute(execute) if ready => {
+                frontend.answer_execute(&mut socket, execute).await
             }
             message => {
                 process_message(

@@ -9,8 +9,8 @@ pub mod encode;
 mod hooks;
 mod params;
 mod prepared;
+mod send;
 pub mod session;
-mod simple;
 
 use std::collections::{BTreeMap, HashMap};
 use std::fmt::Debug;
@@ -19,23 +19,21 @@ use std::sync::atomic::{AtomicI32, Ordering};
 use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
-use futures::{Sink, SinkExt, StreamExt};
+use futures::{Sink, SinkExt};
 use pgwire::api::auth::{
     finish_authentication, protocol_negotiation, save_startup_parameters_to_metadata,
     ServerParameterProvider, StartupHandler,
 };
 use pgwire::api::cancel::CancelHandler;
-use pgwire::api::portal::{Format, Portal, PortalExecutionState};
+use pgwire::api::portal::{Format, Portal};
 use pgwire::api::query::{send_describe_response, ExtendedQueryHandler, SimpleQueryHandler};
 use pgwire::api::results::{DescribePortalResponse, FieldInfo, QueryResponse, Response, Tag};
 use pgwire::api::stmt::QueryParser;
-use pgwire::api::store::{Entry, PortalStore};
-use pgwire::api::{
-    ClientInfo, ClientPortalStore, PgWireConnectionState, PgWireServerHandlers, Type, DEFAULT_NAME,
-};
+use pgwire::api::store::PortalStore;
+use pgwire::api::{ClientInfo, ClientPortalStore, PgWireServerHandlers, Type, DEFAULT_NAME};
 use pgwire::error::{ErrorInfo, PgWireError, PgWireResult};
 use pgwire::messages::cancel::CancelRequest;
-use pgwire::messages::extendedquery::{Describe, Execute, TARGET_TYPE_BYTE_PORTAL};
+use pgwire::messages::extendedquery::{Describe, TARGET_TYPE_BYTE_PORTAL};
 use pgwire::messages::response::TransactionStatus;
 use pgwire::messages::startup::{ParameterStatus, SecretKey};
 use pgwire::messages::{PgWireBackendMessage, PgWireFrontendMessage};
@@ -49,8 +47,8 @@ use crate::error::{Error, Result};
 use crate::sql;
 use hooks::{Answer, TxEffect};
 use prepared::Prepared;
+pub use send::WRITE_BUFFER;
 use session::{Changed, Session};
-pub use simple::WRITE_BUFFER;
 
 /// Shared by every connection: the engine and the cancel-key registry.
 pub struct Frontend {
@@ -781,50 +779,6 @@ impl ExtendedQueryHandler for Frontend {
 
     fn query_parser(&self) -> Arc<StatementParser> {
         self.parser.clone()
-    }
-
-    /// An Execute without a row limit streams straight to the socket. (pgwire's
-    /// default collects every row of such an Execute before sending the first.)
-    /// Row-limited Executes keep pgwire's portal suspension.
-    async fn on_execute<C>(&self, client: &mut C, message: Execute) -> PgWireResult<()>
-    where
-        C: ClientInfo + ClientPortalStore + Sink<PgWireBackendMessage> + Unpin + Send + Sync,
-        C::PortalStore: PortalStore<Statement = Prepared>,
-        C::Error: Debug,
-        PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
-    {
-        let portal_name = message.name.as_deref().unwrap_or(DEFAULT_NAME);
-        let portal = match client.portal_store().get_portal(portal_name) {
-            Some(Entry::Value(portal))
-                if message.max_rows == 0
-                    && matches!(portal.statement.statement, Prepared::Query { .. })
-                    && matches!(client.state(), PgWireConnectionState::ReadyForQuery)
-                    && matches!(*portal.state().lock().await, PortalExecutionState::Initial) =>
-            {
-                portal
-            }
-            _ => return self._on_execute(client, message).await,
-        };
-        let response = ExtendedQueryHandler::do_query(self, client, portal.as_ref(), 0).await?;
-        let Response::Query(mut results) = response else {
-            return Err(to_pg_error(&Error::internal(
-                "a query answered without rows",
-            )));
-        };
-        let tag = results.command_tag().to_owned();
-        let mut rows = 0;
-        let data_rows = results.data_rows();
-        while let Some(row) = data_rows.next().await {
-            client.feed(PgWireBackendMessage::DataRow(row?)).await?;
-            rows += 1;
-        }
-        *portal.state().lock().await = PortalExecutionState::Finished;
-        client
-            .send(PgWireBackendMessage::CommandComplete(
-                Tag::new(&tag).with_rows(rows).into(),
-            ))
-            .await?;
-        Ok(())
     }
 
     /// Describe of a portal that is a SQL cursor (Postgres keeps both in one namespace).

@@ -124,6 +124,8 @@ async fn timestamps_are_utc_instants() {
     assert!(text.ends_with("+00:00") || text.ends_with("+00"), "{text}");
 }
 
+/// Thousands of rows span several batches and several of the encoder's slices; both
+/// protocols must deliver every row, tag the count, and agree on every value.
 #[tokio::test]
 async fn large_results_stream_completely() {
     let client = connect().await;
@@ -132,6 +134,28 @@ async fn large_results_stream_completely() {
         .await
         .unwrap();
     assert_eq!(simple_rows(&messages).len(), DEMO_ROWS);
+    let tagged = messages.iter().find_map(|m| match m {
+        tokio_postgres::SimpleQueryMessage::CommandComplete(rows) => Some(*rows),
+        _ => None,
+    });
+    assert_eq!(tagged, Some(DEMO_ROWS as u64));
+
+    let sql = "SELECT request_id, error_type, ttft_ms, cost_usd, cached \
+               FROM llm_requests ORDER BY request_id";
+    let text = simple_rows(&client.simple_query(sql).await.unwrap());
+    let binary = client.query(sql, &[]).await.unwrap();
+    assert_eq!((text.len(), binary.len()), (DEMO_ROWS, DEMO_ROWS));
+    for (text, row) in text.iter().zip(&binary) {
+        let cost: f64 = text[3].as_deref().unwrap().parse().unwrap();
+        assert_eq!(text[0].as_deref(), Some(row.get::<_, &str>(0)));
+        assert_eq!(text[1].as_deref(), row.get::<_, Option<&str>>(1));
+        assert_eq!(
+            text[2].as_deref().map(|t| t.parse::<i64>().unwrap()),
+            row.get::<_, Option<i64>>(2)
+        );
+        assert_eq!(cost, row.get::<_, f64>(3), "text {:?}", text[3]);
+        assert_eq!(text[4].as_deref() == Some("t"), row.get::<_, bool>(4));
+    }
 }
 
 #[tokio::test]

@@ -1,14 +1,21 @@
-//! The simple-query protocol's answers, sent by us rather than by pgwire: the same
-//! messages pgwire's `on_query` sends, but result rows reach the socket's write buffer
-//! a slice of complete messages at a time (`encode::with_packed_rows`) instead of one
-//! Sink call per row, which was a quarter of the cost of streaming a large result.
+//! Answers the connection loop sends itself rather than through pgwire: simple
+//! queries, and Executes that want every row. The messages are the ones pgwire would
+//! send, but result rows reach the socket's write buffer a slice of complete messages
+//! at a time (`encode::with_packed_rows`) instead of one Sink call per row, which was
+//! a quarter of the cost of streaming a large result. Row-limited Executes keep
+//! pgwire's portal suspension.
 
 use futures::{SinkExt, StreamExt};
-use pgwire::api::query::{send_execution_response, send_ready_for_query, SimpleQueryHandler};
+use pgwire::api::portal::PortalExecutionState;
+use pgwire::api::query::{
+    send_execution_response, send_ready_for_query, ExtendedQueryHandler, SimpleQueryHandler,
+};
 use pgwire::api::results::{QueryResponse, Response, Tag};
-use pgwire::api::{ClientInfo, PgWireConnectionState};
+use pgwire::api::store::{Entry, PortalStore};
+use pgwire::api::{ClientInfo, ClientPortalStore, PgWireConnectionState, DEFAULT_NAME};
 use pgwire::error::{ErrorInfo, PgWireError, PgWireResult};
 use pgwire::messages::data::RowDescription;
+use pgwire::messages::extendedquery::Execute;
 use pgwire::messages::response::EmptyQueryResponse;
 use pgwire::messages::simplequery::Query;
 use pgwire::messages::PgWireBackendMessage;
@@ -18,7 +25,8 @@ use tokio_util::codec::Framed;
 use super::datarow;
 use super::encode;
 use super::prepared::Prepared;
-use super::Frontend;
+use super::{to_pg_error, Frontend};
+use crate::error::Error;
 
 /// A client connection as the connection loop holds it.
 pub type Socket = Framed<MaybeTls, PgWireMessageServerCodec<Prepared>>;
@@ -44,7 +52,9 @@ impl Frontend {
                 ))
                 .await?;
         } else {
-            let responses = encode::with_packed_rows(self.do_query(socket, &query.query)).await?;
+            let responses =
+                encode::with_packed_rows(SimpleQueryHandler::do_query(self, socket, &query.query))
+                    .await?;
             for response in responses {
                 match response {
                     Response::EmptyQuery => {
@@ -54,7 +64,7 @@ impl Frontend {
                             ))
                             .await?
                     }
-                    Response::Query(results) => send_rows(socket, results).await?,
+                    Response::Query(results) => send_rows(socket, results, true).await?,
                     Response::Execution(tag) => send_execution_response(socket, tag).await?,
                     Response::TransactionStart(tag) => {
                         send_execution_response(socket, tag).await?;
@@ -86,13 +96,56 @@ impl Frontend {
     }
 }
 
-/// RowDescription, the rows, CommandComplete: pgwire's `send_query_response`, with
-/// packed items copied into the write buffer as they are.
-async fn send_rows(socket: &mut Socket, mut results: QueryResponse) -> PgWireResult<()> {
-    let description = RowDescription::new(results.row_schema().iter().map(Into::into).collect());
-    socket
-        .feed(PgWireBackendMessage::RowDescription(description))
+impl Frontend {
+    /// Answers an Execute. One that wants every row of a query portal streams it here
+    /// (pgwire's default would collect every row before sending the first); others
+    /// go to pgwire.
+    pub async fn answer_execute(&self, socket: &mut Socket, message: Execute) -> PgWireResult<()> {
+        let portal_name = message.name.as_deref().unwrap_or(DEFAULT_NAME);
+        let portal = match socket.portal_store().get_portal(portal_name) {
+            Some(Entry::Value(portal))
+                if message.max_rows == 0
+                    && matches!(portal.statement.statement, Prepared::Query { .. })
+                    && matches!(socket.state(), PgWireConnectionState::ReadyForQuery)
+                    && matches!(*portal.state().lock().await, PortalExecutionState::Initial) =>
+            {
+                portal
+            }
+            _ => return self.on_execute(socket, message).await,
+        };
+        let response = encode::with_packed_rows(ExtendedQueryHandler::do_query(
+            self,
+            socket,
+            portal.as_ref(),
+            0,
+        ))
         .await?;
+        let Response::Query(results) = response else {
+            return Err(to_pg_error(&Error::internal(
+                "a query answered without rows",
+            )));
+        };
+        // The portal's rows were described at Describe, not here.
+        send_rows(socket, results, false).await?;
+        *portal.state().lock().await = PortalExecutionState::Finished;
+        Ok(())
+    }
+}
+
+/// [RowDescription,] the rows, CommandComplete: pgwire's `send_query_response`, with
+/// packed items copied into the write buffer as they are.
+async fn send_rows(
+    socket: &mut Socket,
+    mut results: QueryResponse,
+    describe: bool,
+) -> PgWireResult<()> {
+    if describe {
+        let fields = results.row_schema();
+        let description = RowDescription::new(fields.iter().map(Into::into).collect());
+        socket
+            .feed(PgWireBackendMessage::RowDescription(description))
+            .await?;
+    }
     let tag = results.command_tag().to_owned();
     let rows = results.data_rows();
     let mut sent = 0;
