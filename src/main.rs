@@ -148,7 +148,8 @@ enum Migration {
 fn migrate(migration: Migration) -> std::process::ExitCode {
     tracing_subscriber::fmt()
         .with_env_filter(
-            EnvFilter::try_from_env("SWITCHYARD_LOG").unwrap_or_else(|_| EnvFilter::new("warn")),
+            EnvFilter::try_from_env("SWITCHYARD_LOG")
+                .unwrap_or_else(|_| EnvFilter::new(format!("{QUIET_KERNEL},warn"))),
         )
         .with_writer(std::io::stderr)
         .init();
@@ -266,10 +267,16 @@ struct ServeArgs {
     /// Most simultaneous client connections [default: 1024].
     #[arg(long, env = "SWITCHYARD_MAX_CONNECTIONS")]
     max_connections: Option<usize>,
-    /// Log filter, e.g. `info` or `switchyard=debug`.
-    #[arg(long, env = "SWITCHYARD_LOG", default_value = "warn,switchyard=info")]
+    /// Log filter, e.g. `info` or `switchyard=debug`. By default the Delta kernel's
+    /// snapshot errors are off: creating a table first looks for one and logs its
+    /// absence as an ERROR, and real failures reach us as errors anyway.
+    #[arg(long, env = "SWITCHYARD_LOG", default_value = DEFAULT_LOG)]
     log: String,
 }
+
+/// The Delta kernel's snapshot builder, which logs a missing table as an ERROR.
+const QUIET_KERNEL: &str = "buoyant_kernel::snapshot=off";
+const DEFAULT_LOG: &str = "warn,switchyard=info,buoyant_kernel::snapshot=off";
 
 fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
