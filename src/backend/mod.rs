@@ -4,6 +4,7 @@
 
 pub mod clickhouse;
 pub mod delta;
+pub mod json;
 pub mod starrocks;
 
 use std::pin::Pin;

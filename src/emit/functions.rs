@@ -72,6 +72,7 @@ const HANDLERS: &[(&str, Handler)] = &[
     ("df_arg_min", df_arg_min),
     ("df_ceil", df_ceil),
     ("df_concat", df_concat),
+    ("df_json", df_json),
     ("df_date_diff", df_date_diff),
     ("df_floor", df_floor),
     ("df_greatest", df_greatest),
@@ -2126,6 +2127,19 @@ fn df_lower_ascii(e: &mut Emitter, call: &FunctionCall) -> ast::Expr {
 }
 
 /// `concat(a, b, …)` is NULL if any argument is: `||` (DataFusion's `concat` skips NULLs).
+/// ClickHouse's JSON functions run as our DataFusion UDFs (src/backend/json.rs), which
+/// follow ClickHouse's path rules and answers.
+fn df_json(e: &mut Emitter, call: &FunctionCall) -> ast::Expr {
+    let name = call.func.name();
+    match crate::backend::json::FUNCTIONS
+        .iter()
+        .find(|(clickhouse, _)| *clickhouse == name)
+    {
+        Some((_, udf)) => variadic(e, call, udf),
+        None => e.reject(format!("function {name}")),
+    }
+}
+
 fn df_concat(e: &mut Emitter, call: &FunctionCall) -> ast::Expr {
     let ast::Expr::Function(f) = variadic(e, call, "concat") else {
         return or_null(None);

@@ -384,6 +384,7 @@ mod against_datafusion {
     #[tokio::test]
     async fn datafusion_expectations_run() {
         let ctx = SessionContext::new();
+        crate::backend::json::register(&ctx);
         for sql in SETUP {
             ctx.sql(sql).await.unwrap().collect().await.unwrap();
         }

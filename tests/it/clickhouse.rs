@@ -892,3 +892,146 @@ async fn every_backend_presents_the_same_schema_and_result_types() {
         assert_eq!(types, expected_types, "result types on {name} vs Delta");
     }
 }
+
+/// ClickHouse's JSON functions run on DataFusion by switchyard's UDFs: every function on
+/// every (document, path) of a corpus answers as ClickHouse itself does, or refuses the
+/// row with "not supported" where ClickHouse's rules are quirks we did not reproduce.
+#[tokio::test]
+async fn json_functions_on_datafusion_answer_as_clickhouse() {
+    let Some(url) = clickhouse_url() else {
+        eprintln!("SKIPPED: SWITCHYARD_TEST_CLICKHOUSE_URL is not set (scripts/test.sh starts ClickHouse)");
+        return;
+    };
+    let documents = [
+        r#"{"s":"x","i":1,"f":1.50,"g":-0.0,"h":1e300,"t":true,"n":null,"o":{"d":"y","k":[1,2.5e0]},"a":["p",1],"big":18446744073709551615,"neg":-9223372036854775808,"s":"dup"}"#,
+        r#"[10, -3, 2.5, "txt", [1,2], {"z":0}]"#,
+        r#"{"e":"\u00e9\n\t\"q\\ / \u0001 \ud83d\ude00","esc":"a\/b","ctl":"\b\f\r\u001f"}"#,
+        r#"{"nested":{"deep":{"deeper":[{"v":"w"}]}}}"#,
+        r#""top""#,
+        "42",
+        "not json",
+        r#"{"a":01}"#,
+        r#"{"a":"x"} trailing"#,
+        "",
+        r#"{"num":-1.5,"frac":0.1,"tiny":1e-7,"large":1e21,"mid":1e20,"int_float":3.0,"minus":-2.5e-10,"u":9223372036854775808,"zero":0,"neg_int":-7}"#,
+        "{}",
+        "[]",
+        r#"{"A":"upper","a":"lower"}"#,
+        r#"  {"sp" : [ 1 , 2 ] , "w" : { } }  "#,
+    ];
+    let paths = [
+        "'s'",
+        "'i'",
+        "'f'",
+        "'o', 'd'",
+        "'o', 'k', 2",
+        "'a', 1",
+        "'a', -1",
+        "1",
+        "-1",
+        "3",
+        "0",
+        "'zz'",
+        "'n'",
+        "'t'",
+        "'num'",
+        "'frac'",
+        "'tiny'",
+        "'large'",
+        "'mid'",
+        "'int_float'",
+        "'minus'",
+        "'u'",
+        "'e'",
+        "'esc'",
+        "'ctl'",
+        "'nested', 'deep', 'deeper', 1, 'v'",
+        "'A'",
+        "'sp'",
+        "'h'",
+        "'g'",
+        "'zero'",
+        "'neg_int'",
+        "'w'",
+    ];
+    let functions = [
+        "JSONHas",
+        "JSONLength",
+        "JSONExtractString",
+        "JSONExtractRaw",
+        "JSONExtractInt",
+        "JSONExtractUInt",
+        "JSONExtractFloat",
+    ];
+    let ctx = datafusion::prelude::SessionContext::new();
+    switchyard::backend::json::register(&ctx);
+    let udf = |name: &str| {
+        switchyard::backend::json::FUNCTIONS
+            .iter()
+            .find(|(ch, _)| *ch == name)
+            .unwrap()
+            .1
+    };
+    let (mut compared, mut refused, mut differ) = (0, Vec::new(), Vec::new());
+    for document in documents {
+        // ClickHouse reads backslash escapes in literals; DataFusion does not.
+        let ch_doc = document.replace('\\', "\\\\").replace('\'', "\\'");
+        let df_doc = document.replace('\'', "''");
+        for path in paths {
+            // Strings as hex: TabSeparated would escape them.
+            let select: Vec<String> = functions
+                .iter()
+                .map(|f| match *f {
+                    "JSONExtractString" | "JSONExtractRaw" => format!("hex({f}(d, {path}))"),
+                    _ => format!("{f}(d, {path})"),
+                })
+                .collect();
+            let sql = format!("SELECT {} FROM (SELECT '{ch_doc}' AS d)", select.join(", "));
+            let expected = text(&url, &sql).await;
+            let expected: Vec<&str> = expected.trim_end_matches('\n').split('\t').collect();
+            for (function, expected) in functions.iter().zip(expected) {
+                let sql = format!("SELECT {}('{df_doc}', {path}) AS v", udf(function));
+                let answer = match ctx.sql(&sql).await.unwrap().collect().await {
+                    Ok(batches) => batches,
+                    Err(e) => {
+                        let message = e.to_string();
+                        assert!(
+                            message.contains("a number inside a JSON string")
+                                || message.contains("an integer beyond 64 bits"),
+                            "{function}({document}, {path}): {message}"
+                        );
+                        refused.push(format!("{function}({document}, {path})"));
+                        continue;
+                    }
+                };
+                let column = answer[0].column(0);
+                let ours = arrow::util::display::array_value_to_string(column, 0).unwrap();
+                let same = match *function {
+                    "JSONExtractString" | "JSONExtractRaw" => {
+                        let hex: String = ours.bytes().map(|b| format!("{b:02X}")).collect();
+                        hex == expected
+                    }
+                    "JSONExtractFloat" => {
+                        let (a, b): (f64, f64) = (ours.parse().unwrap(), expected.parse().unwrap());
+                        a == b || (a.is_nan() && b.is_nan())
+                    }
+                    _ => ours == expected,
+                };
+                compared += 1;
+                if !same {
+                    differ.push(format!(
+                        "{function}({document}, {path}): ClickHouse {expected:?}, switchyard {ours:?}"
+                    ));
+                }
+            }
+        }
+    }
+    eprintln!(
+        "JSON functions: {compared} answers compared, {} differ, {} refused (e.g. {:?})",
+        differ.len(),
+        refused.len(),
+        refused.first()
+    );
+    assert!(compared > 3000, "{compared}");
+    assert!(differ.is_empty(), "\n{}", differ.join("\n"));
+}
