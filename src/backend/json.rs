@@ -325,14 +325,14 @@ impl Output {
 }
 
 /// `value` as ClickHouse re-serializes it: compact, strings escaped minimally
-/// (control characters as `\uXXXX` in upper-case hex), doubles as `push_double`.
+/// (control characters as `\uXXXX` in upper-case hex), doubles as toString prints them.
 fn write_json(out: &mut String, value: &Json) {
     match value {
         Json::Null => out.push_str("null"),
         Json::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
         Json::Int(i) => out.push_str(itoa::Buffer::new().format(*i)),
         Json::UInt(u) => out.push_str(itoa::Buffer::new().format(*u)),
-        Json::Float(f) => push_double(out, *f),
+        Json::Float(f) => super::to_string::push_clickhouse_double(out, *f),
         Json::BigInt => unreachable!("rejected before writing"),
         Json::Str(s) => {
             out.push('"');
@@ -373,56 +373,6 @@ fn write_json(out: &mut String, value: &Json) {
             }
             out.push('}');
         }
-    }
-}
-
-/// A double as ClickHouse prints it: the shortest digits that read back exactly, in
-/// fixed notation for decimal exponents in [-7, 21) and `de±x` (no `+`) outside,
-/// which is ECMAScript's Number-to-string layout; `-0` keeps its sign.
-fn push_double(out: &mut String, value: f64) {
-    if value == 0.0 {
-        out.push_str(if value.is_sign_negative() { "-0" } else { "0" });
-        return;
-    }
-    let mut buffer = ryu::Buffer::new();
-    let shortest = buffer.format_finite(value);
-    let (negative, shortest) = match shortest.strip_prefix('-') {
-        Some(rest) => (true, rest),
-        None => (false, shortest),
-    };
-    let (mantissa, exponent) = match shortest.split_once('e') {
-        Some((m, e)) => (m, e.parse::<i32>().unwrap_or(0)),
-        None => (shortest, 0),
-    };
-    let point = mantissa.find('.').unwrap_or(mantissa.len()) as i32;
-    let digits: String = mantissa.chars().filter(|c| *c != '.').collect();
-    let leading = digits.len() - digits.trim_start_matches('0').len();
-    let digits = digits.trim_matches('0');
-    // value = 0.DIGITS × 10^n
-    let n = point - leading as i32 + exponent;
-    let k = digits.len() as i32;
-    if negative {
-        out.push('-');
-    }
-    if k <= n && n <= 21 {
-        out.push_str(digits);
-        out.extend(std::iter::repeat_n('0', (n - k) as usize));
-    } else if 0 < n && n <= 21 {
-        out.push_str(&digits[..n as usize]);
-        out.push('.');
-        out.push_str(&digits[n as usize..]);
-    } else if -6 < n && n <= 0 {
-        out.push_str("0.");
-        out.extend(std::iter::repeat_n('0', (-n) as usize));
-        out.push_str(digits);
-    } else {
-        out.push_str(&digits[..1]);
-        if k > 1 {
-            out.push('.');
-            out.push_str(&digits[1..]);
-        }
-        out.push('e');
-        out.push_str(itoa::Buffer::new().format(n - 1));
     }
 }
 
@@ -644,7 +594,7 @@ mod tests {
 
     fn double(value: f64) -> String {
         let mut out = String::new();
-        push_double(&mut out, value);
+        super::super::to_string::push_clickhouse_double(&mut out, value);
         out
     }
 

@@ -73,6 +73,7 @@ const HANDLERS: &[(&str, Handler)] = &[
     ("df_ceil", df_ceil),
     ("df_concat", df_concat),
     ("df_json", df_json),
+    ("df_to_string", df_to_string),
     ("df_date_diff", df_date_diff),
     ("df_floor", df_floor),
     ("df_greatest", df_greatest),
@@ -2138,6 +2139,12 @@ fn df_json(e: &mut Emitter, call: &FunctionCall) -> ast::Expr {
         Some((_, udf)) => variadic(e, call, udf),
         None => e.reject(format!("function {name}")),
     }
+}
+
+/// ClickHouse's toString picks its text by the value's type, which only run time knows
+/// here: our UDF does the same (src/backend/to_string.rs).
+fn df_to_string(e: &mut Emitter, call: &FunctionCall) -> ast::Expr {
+    rename::<1>(e, call, crate::backend::to_string::NAME)
 }
 
 fn df_concat(e: &mut Emitter, call: &FunctionCall) -> ast::Expr {

@@ -385,6 +385,7 @@ mod against_datafusion {
     async fn datafusion_expectations_run() {
         let ctx = SessionContext::new();
         crate::backend::json::register(&ctx);
+        crate::backend::to_string::register(&ctx);
         for sql in SETUP {
             ctx.sql(sql).await.unwrap().collect().await.unwrap();
         }

@@ -655,7 +655,8 @@ async fn clickhouse_to_delta_shadow_cutover_and_rollback() {
 
     // 3. Cutover: Delta answers (it refuses ClickHouse's JSON functions, which ClickHouse
     // runs), then rollback.
-    let clickhouse_only = "SELECT JSONExtractString(model, 'k') AS j FROM llm_requests LIMIT 1";
+    // %f (fractional seconds) has no DataFusion translation.
+    let clickhouse_only = "SELECT formatDateTime(timestamp, '%f') AS j FROM llm_requests LIMIT 1";
     rows(&client, clickhouse_only).await;
     served
         .engine
