@@ -321,13 +321,16 @@ impl Catalog {
             .stream(statement.clone(), view, params.clone(), sql)
             .await
         {
-            Err(e) if e.to_string().contains("ScalarSubquery") => {
-                // DataFusion cannot decorrelate a subquery inside CASE. Those look up
-                // column defaults, identities and collations, which routed tables
-                // never have: NULL is their answer here.
+            Err(e) if e.to_string().to_ascii_lowercase().contains("subquery") => {
+                // DataFusion cannot decorrelate a subquery inside CASE, nor some in
+                // result columns. Tools' metadata queries use those to look up column
+                // defaults, identities, collations and comments, which routed tables
+                // never have: NULL is their answer here (datafusion-pg-catalog answers
+                // every correlated result-column subquery so).
                 let mut statement = statement;
                 let _ = statement.visit(&mut NullSubqueriesInCase::default());
-                tracing::info!(query = sql, "catalog: subqueries inside CASE answered NULL");
+                let _ = statement.visit(&mut NullProjectionSubqueries);
+                tracing::info!(query = sql, "catalog: correlated subqueries answered NULL");
                 self.stream(statement, view, params, sql).await
             }
             other => other,
@@ -370,6 +373,7 @@ impl Catalog {
 
     fn parse(&self, sql: &str, view: &SessionView) -> Result<Vec<Statement>> {
         let sql = self.fill_search_path(sql, view);
+        let sql = protect_projection_subqueries(&sql).unwrap_or(sql);
         let mut statements = self.parser.parse(&sql).map_err(|e| Error::Syntax {
             message: e.to_string(),
             position: None,
@@ -645,6 +649,118 @@ fn array_of_subquery(query: &Query) -> Option<Expr> {
     Some(Expr::Subquery(Box::new(query)))
 }
 
+/// datafusion-pg-catalog answers every correlated subquery in a result column with
+/// NULL, wrong whenever the subquery would find a row (`(SELECT nspname FROM
+/// pg_namespace WHERE oid = c.relnamespace)`). Wrapping such a subquery in
+/// parentheses hides it from that rule; DataFusion then runs it (after
+/// `AggregateScalarSubqueries`). Returns the statements to parse instead, if any
+/// changed.
+fn protect_projection_subqueries(sql: &str) -> Option<String> {
+    let mut statements = Parser::parse_sql(&PostgreSqlDialect {}, sql).ok()?;
+    let mut protect = ProtectProjectionSubqueries { changed: false };
+    for statement in &mut statements {
+        let _ = statement.visit(&mut protect);
+    }
+    protect.changed.then(|| {
+        statements
+            .iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>()
+            .join("; ")
+    })
+}
+
+struct ProtectProjectionSubqueries {
+    changed: bool,
+}
+
+impl VisitorMut for ProtectProjectionSubqueries {
+    type Break = ();
+
+    fn pre_visit_query(&mut self, query: &mut Query) -> ControlFlow<()> {
+        if let SetExpr::Select(select) = query.body.as_mut() {
+            for item in &mut select.projection {
+                if let SelectItem::UnnamedExpr(expr) | SelectItem::ExprWithAlias { expr, .. } = item
+                {
+                    if matches!(expr, Expr::Subquery(_)) {
+                        *expr = Expr::Nested(Box::new(expr.clone()));
+                        self.changed = true;
+                    }
+                }
+            }
+        }
+        ControlFlow::Continue(())
+    }
+}
+
+/// Replaces the correlated result-column subqueries `ProtectProjectionSubqueries`
+/// kept by NULL (see `Catalog::execute`).
+struct NullProjectionSubqueries;
+
+impl VisitorMut for NullProjectionSubqueries {
+    type Break = ();
+
+    fn pre_visit_query(&mut self, query: &mut Query) -> ControlFlow<()> {
+        if let SetExpr::Select(select) = query.body.as_mut() {
+            for item in &mut select.projection {
+                if let SelectItem::UnnamedExpr(expr) | SelectItem::ExprWithAlias { expr, .. } = item
+                {
+                    let correlated = match expr {
+                        Expr::Nested(inner) => match inner.as_ref() {
+                            Expr::Subquery(subquery) => refers_outside(subquery),
+                            _ => false,
+                        },
+                        _ => false,
+                    };
+                    if correlated {
+                        *expr = Expr::Value(datafusion::sql::sqlparser::ast::Value::Null.into());
+                    }
+                }
+            }
+        }
+        ControlFlow::Continue(())
+    }
+}
+
+/// Whether a subquery names a table qualifier (`c.oid`) that its own FROM does not
+/// define: a correlated subquery. (Unqualified outer references go unseen.)
+fn refers_outside(subquery: &Query) -> bool {
+    use datafusion::sql::sqlparser::ast::{TableFactor, Visit, Visitor};
+    struct Names {
+        defined: Vec<String>,
+        used: Vec<String>,
+    }
+    impl Visitor for Names {
+        type Break = ();
+        fn pre_visit_table_factor(&mut self, factor: &TableFactor) -> ControlFlow<()> {
+            if let TableFactor::Table { name, alias, .. } = factor {
+                if let Some(last) = name.0.last().and_then(|p| p.as_ident()) {
+                    self.defined.push(last.value.to_ascii_lowercase());
+                }
+                if let Some(alias) = alias {
+                    self.defined.push(alias.name.value.to_ascii_lowercase());
+                }
+            }
+            ControlFlow::Continue(())
+        }
+        fn pre_visit_expr(&mut self, expr: &Expr) -> ControlFlow<()> {
+            if let Expr::CompoundIdentifier(parts) = expr {
+                if parts.len() >= 2 {
+                    self.used
+                        .push(parts[parts.len() - 2].value.to_ascii_lowercase());
+                }
+            }
+            ControlFlow::Continue(())
+        }
+    }
+    let mut names = Names {
+        defined: Vec::new(),
+        used: Vec::new(),
+    };
+    let _ = subquery.visit(&mut names);
+    names.used.iter().any(|q| !names.defined.contains(q))
+}
+
 /// Replaces every subquery inside a CASE expression by NULL (see `Catalog::execute`).
 #[derive(Default)]
 struct NullSubqueriesInCase {
@@ -746,6 +862,23 @@ fn postgres_name(expr: &Expr) -> Option<String> {
             .and_then(|part| part.as_ident())
             .map(|ident| ident.value.to_ascii_lowercase()),
         Expr::Nested(inner) => postgres_name(inner),
+        // A scalar subquery takes its one result column's name.
+        Expr::Subquery(query) => Some(match query.body.as_ref() {
+            SetExpr::Select(select) if select.projection.len() == 1 => {
+                match &select.projection[0] {
+                    SelectItem::ExprWithAlias { alias, .. } => alias.value.clone(),
+                    SelectItem::UnnamedExpr(Expr::Identifier(i)) => i.value.clone(),
+                    SelectItem::UnnamedExpr(Expr::CompoundIdentifier(parts)) => parts
+                        .last()
+                        .map_or_else(|| "?column?".to_owned(), |i| i.value.clone()),
+                    SelectItem::UnnamedExpr(other) => {
+                        postgres_name(other).unwrap_or_else(|| "?column?".to_owned())
+                    }
+                    _ => "?column?".to_owned(),
+                }
+            }
+            _ => "?column?".to_owned(),
+        }),
         Expr::Cast { expr, .. } => match expr.as_ref() {
             Expr::Function(_) | Expr::Nested(_) => postgres_name(expr),
             _ => None,

@@ -145,6 +145,27 @@ async fn pg_class_and_pg_attribute_list_the_routed_tables() {
     assert!(columns.contains(&vec![Some("latency_ms".into()), Some("bigint".into())]));
 }
 
+/// Correlated subqueries in result columns (how pgAdmin, DBeaver and hand-written
+/// queries name a table's schema) answer their rows, not NULL, over both protocols;
+/// an unaliased one takes its column's name, as in Postgres.
+#[tokio::test]
+async fn correlated_subqueries_in_result_columns_answer() {
+    let client = connect().await;
+    let sql = "SELECT c.relname, (SELECT nspname FROM pg_catalog.pg_namespace n \
+               WHERE n.oid = c.relnamespace), \
+               (SELECT x.relname FROM pg_catalog.pg_class x WHERE x.oid = c.oid) AS same \
+               FROM pg_catalog.pg_class c WHERE c.relname = 'llm_requests'";
+    let messages = client.simple_query(sql).await.unwrap();
+    assert_eq!(
+        simple_rows(&messages)[0],
+        [Some("llm_requests"), Some("public"), Some("llm_requests")].map(|v| v.map(str::to_owned))
+    );
+    let row = client.query_one(sql, &[]).await.unwrap();
+    assert_eq!(row.columns()[1].name(), "nspname");
+    assert_eq!(row.get::<_, &str>(1), "public");
+    assert_eq!(row.get::<_, &str>("same"), "llm_requests");
+}
+
 #[tokio::test]
 async fn regclass_casts_and_pg_operators_resolve() {
     let client = connect().await;
