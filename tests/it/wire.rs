@@ -326,6 +326,29 @@ async fn errors_carry_sqlstate_and_leave_the_connection_usable() {
     }
 }
 
+/// An error after thousands of rows were sent: the rows already written stay, then
+/// ErrorResponse and ReadyForQuery, and the connection goes on.
+#[tokio::test]
+async fn an_error_mid_stream_ends_the_result_cleanly() {
+    let (mut raw, _) = Raw::connect(&[("user", "tester")]).await;
+    let failing = "SELECT CAST(CASE WHEN r = 15000 THEN 'x' ELSE '1' END AS INT) AS x \
+                   FROM (SELECT row_number() OVER (ORDER BY request_id) AS r FROM llm_requests) t";
+    let messages = raw.query(failing).await;
+    let tags = raw::tags(&messages);
+    let rows = tags.matches('D').count();
+    assert!(
+        tags.starts_with('T') && tags.ends_with("EZ"),
+        "{}",
+        &tags[tags.len() - 3..]
+    );
+    assert!((1..15_000).contains(&rows), "{rows} rows before the error");
+    let error = &messages[messages.len() - 2];
+    assert_eq!(error.field(b'C').as_deref(), Some("22P02"));
+    assert_eq!(raw::status(&messages), 'I');
+    let messages = raw.query("SELECT 1 AS one").await;
+    assert_eq!(raw::tags(&messages), "TDCZ");
+}
+
 #[tokio::test]
 async fn syntax_errors_report_a_position() {
     let (mut raw, _) = Raw::connect(&[("user", "tester")]).await;
