@@ -163,6 +163,7 @@ impl Catalog {
             )
             .map_err(Error::internal)?;
         ctx.register_udf(functions::version());
+        ctx.register_udf(functions::quote_ident());
         for name in [
             "obj_description",
             "col_description",

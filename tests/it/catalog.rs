@@ -44,6 +44,9 @@ async fn special_registers_keep_their_postgres_names() {
 #[tokio::test]
 async fn catalog_functions_answer_from_the_session() {
     assert!(one("SELECT version()").await.starts_with("PostgreSQL 15.8"));
+    assert_eq!(one("SELECT quote_ident('MixedCase')").await, "\"MixedCase\"");
+    assert_eq!(one("SELECT quote_ident('user')").await, "\"user\"");
+    assert_eq!(one("SELECT quote_ident('llm_requests')").await, "llm_requests");
     assert_eq!(
         one("SELECT current_setting('server_version_num')").await,
         "150008"
