@@ -374,7 +374,7 @@ impl Catalog {
 
     fn parse(&self, sql: &str, view: &SessionView) -> Result<Vec<Statement>> {
         let sql = self.fill_search_path(sql, view);
-        let sql = protect_projection_subqueries(&sql).unwrap_or(sql);
+        let sql = self.own_rewrites(&sql, view).unwrap_or(sql);
         let mut statements = self.parser.parse(&sql).map_err(|e| Error::Syntax {
             message: e.to_string(),
             position: None,
@@ -394,6 +394,23 @@ impl Catalog {
             }
         }
         Ok(statements)
+    }
+
+    /// Our rewrites of the statement text before the compatibility parser's
+    /// (`regclass_as_names`, `protect_projection_subqueries`), unless that parser's
+    /// blacklist replaces the whole query with a stand-in: its entries match the
+    /// client's exact tokens, which re-rendered text would no longer have.
+    fn own_rewrites(&self, sql: &str, view: &SessionView) -> Option<String> {
+        let named = regclass_as_names(sql, &search_path_schemas(view));
+        let protected = protect_projection_subqueries(named.as_deref().unwrap_or(sql));
+        let rewritten = protected.or(named)?;
+        let plain = Parser::parse_sql(&PostgreSqlDialect {}, sql).ok()?;
+        let by_rules: Vec<Statement> = plain.into_iter().map(|s| self.parser.rewrite(s)).collect();
+        let blacklisted = self
+            .parser
+            .parse(sql)
+            .is_ok_and(|parsed| parsed != by_rules);
+        (!blacklisted).then_some(rewritten)
     }
 
     async fn plan(
@@ -648,6 +665,166 @@ fn array_of_subquery(query: &Query) -> Option<Expr> {
         .ok()?;
     select.projection = vec![SelectItem::UnnamedExpr(aggregate)];
     Some(Expr::Subquery(Box::new(query)))
+}
+
+/// A regclass value that is shown (a result column) or turned into text prints as the
+/// relation's name in Postgres, schema-qualified when the search path does not reach
+/// it, quoted where needed. datafusion-pg-catalog turns every `::regclass` into the
+/// OID; this rewrites those two uses into a lookup of the name first (the OID itself
+/// when no relation has it, as Postgres prints). Returns the statements to parse
+/// instead, if any changed.
+fn regclass_as_names(sql: &str, search_path: &[String]) -> Option<String> {
+    if !sql.to_ascii_lowercase().contains("regclass") {
+        return None;
+    }
+    let mut statements = Parser::parse_sql(&PostgreSqlDialect {}, sql).ok()?;
+    let mut names = RegclassNames {
+        search_path: search_path.to_vec(),
+        changed: false,
+    };
+    for statement in &mut statements {
+        let _ = statement.visit(&mut names);
+    }
+    names.changed.then(|| {
+        statements
+            .iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>()
+            .join("; ")
+    })
+}
+
+struct RegclassNames {
+    search_path: Vec<String>,
+    changed: bool,
+}
+
+fn is_cast_to(data_type: &datafusion::sql::sqlparser::ast::DataType, names: &[&str]) -> bool {
+    let text = data_type.to_string().to_ascii_lowercase();
+    let text = text.strip_prefix("pg_catalog.").unwrap_or(&text);
+    names.contains(&text)
+}
+
+/// `x` when `expr` is `x::regclass`.
+fn regclass_operand(expr: &Expr) -> Option<&Expr> {
+    match expr {
+        Expr::Cast {
+            expr, data_type, ..
+        } if is_cast_to(data_type, &["regclass"]) => Some(expr),
+        _ => None,
+    }
+}
+
+impl RegclassNames {
+    /// The name lookup for the relation whose OID is `operand::regclass`.
+    fn name_of(&self, operand: &Expr) -> Option<Expr> {
+        let visible: Vec<String> = std::iter::once("pg_catalog".to_owned())
+            .chain(self.search_path.iter().cloned())
+            .map(|schema| format!("n.nspname = '{}'", schema.replace('\'', "''")))
+            .collect();
+        let operand = match operand {
+            Expr::Value(_) | Expr::Identifier(_) | Expr::CompoundIdentifier(_) => {
+                operand.to_string()
+            }
+            _ => format!("({operand})"),
+        };
+        let oid = format!("CAST({operand}::regclass AS OID)");
+        let sql = format!(
+            "coalesce((SELECT CASE WHEN {visible} THEN quote_ident(c.relname) \
+             ELSE quote_ident(n.nspname) || '.' || quote_ident(c.relname) END \
+             FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace \
+             WHERE c.oid = {oid}), CAST({oid} AS TEXT))",
+            visible = visible.join(" OR ")
+        );
+        Parser::new(&PostgreSqlDialect {})
+            .try_with_sql(&sql)
+            .and_then(|mut p| p.parse_expr())
+            .ok()
+    }
+
+    /// Postgres' name for a result column `expr` (a cast names it after its operand's
+    /// column, else after the type).
+    fn column_name(expr: &Expr, type_name: &str) -> String {
+        match expr {
+            Expr::Identifier(i) => i.value.clone(),
+            Expr::CompoundIdentifier(parts) => parts
+                .last()
+                .map_or_else(|| type_name.to_owned(), |i| i.value.clone()),
+            Expr::Cast { expr, .. } => Self::column_name(expr, type_name),
+            _ => type_name.to_owned(),
+        }
+    }
+}
+
+impl VisitorMut for RegclassNames {
+    type Break = ();
+
+    fn pre_visit_query(&mut self, query: &mut Query) -> ControlFlow<()> {
+        // Shown: a result column that is `x::regclass` itself.
+        if let SetExpr::Select(select) = query.body.as_mut() {
+            for item in &mut select.projection {
+                let (expr, alias) = match item {
+                    SelectItem::UnnamedExpr(expr) => (expr.clone(), None),
+                    SelectItem::ExprWithAlias { expr, alias } => {
+                        (expr.clone(), Some(alias.clone()))
+                    }
+                    _ => continue,
+                };
+                // `x::regclass::text` as a column: rewritten below, named here.
+                if let (
+                    None,
+                    Expr::Cast {
+                        expr: inner,
+                        data_type,
+                        ..
+                    },
+                ) = (&alias, &expr)
+                {
+                    if let Some(operand) = regclass_operand(inner) {
+                        let type_name = data_type.to_string().to_ascii_lowercase();
+                        let alias = Ident::with_quote('"', Self::column_name(operand, &type_name));
+                        *item = SelectItem::ExprWithAlias { expr, alias };
+                        continue;
+                    }
+                }
+                let Some(operand) = regclass_operand(&expr) else {
+                    continue;
+                };
+                let Some(name) = self.name_of(operand) else {
+                    continue;
+                };
+                let alias = alias.unwrap_or_else(|| {
+                    Ident::with_quote('"', Self::column_name(operand, "regclass"))
+                });
+                *item = SelectItem::ExprWithAlias { expr: name, alias };
+                self.changed = true;
+            }
+        }
+        ControlFlow::Continue(())
+    }
+
+    fn post_visit_expr(&mut self, expr: &mut Expr) -> ControlFlow<()> {
+        // Turned into text: `x::regclass::text` (or varchar, name).
+        let Expr::Cast {
+            expr: inner,
+            data_type,
+            ..
+        } = expr
+        else {
+            return ControlFlow::Continue(());
+        };
+        if !is_cast_to(data_type, &["text", "varchar", "character varying", "name"]) {
+            return ControlFlow::Continue(());
+        }
+        let Some(operand) = regclass_operand(inner) else {
+            return ControlFlow::Continue(());
+        };
+        if let Some(name) = self.name_of(operand) {
+            **inner = name;
+            self.changed = true;
+        }
+        ControlFlow::Continue(())
+    }
 }
 
 /// datafusion-pg-catalog answers every correlated subquery in a result column with

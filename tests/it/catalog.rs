@@ -44,9 +44,15 @@ async fn special_registers_keep_their_postgres_names() {
 #[tokio::test]
 async fn catalog_functions_answer_from_the_session() {
     assert!(one("SELECT version()").await.starts_with("PostgreSQL 15.8"));
-    assert_eq!(one("SELECT quote_ident('MixedCase')").await, "\"MixedCase\"");
+    assert_eq!(
+        one("SELECT quote_ident('MixedCase')").await,
+        "\"MixedCase\""
+    );
     assert_eq!(one("SELECT quote_ident('user')").await, "\"user\"");
-    assert_eq!(one("SELECT quote_ident('llm_requests')").await, "llm_requests");
+    assert_eq!(
+        one("SELECT quote_ident('llm_requests')").await,
+        "llm_requests"
+    );
     assert_eq!(
         one("SELECT current_setting('server_version_num')").await,
         "150008"
@@ -187,6 +193,23 @@ async fn regclass_casts_and_pg_operators_resolve() {
         .await
         .unwrap();
     assert_eq!(simple_rows(&m)[0][0].as_deref(), Some("20"));
+
+    // Shown or turned into text, a regclass is the relation's name, as Postgres prints it.
+    let row = client
+        .query_one(
+            "SELECT 'llm_requests'::regclass, c.oid::regclass, c.oid::regclass::text AS t, \
+             'llm_requests'::regclass::oid = c.oid AS same \
+             FROM pg_catalog.pg_class c WHERE c.oid = 'llm_requests'::regclass",
+            &[],
+        )
+        .await
+        .unwrap();
+    let names: Vec<&str> = row.columns().iter().map(|c| c.name()).collect();
+    assert_eq!(names, ["regclass", "oid", "t", "same"]);
+    assert_eq!(row.get::<_, &str>(0), "llm_requests");
+    assert_eq!(row.get::<_, &str>(1), "llm_requests");
+    assert_eq!(row.get::<_, &str>(2), "llm_requests");
+    assert!(row.get::<_, bool>(3));
 }
 
 #[tokio::test]
