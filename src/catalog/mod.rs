@@ -79,6 +79,9 @@ const CATALOG_FUNCTIONS: &[&str] = &[
     "shobj_description",
     "pg_relation_size",
     "pg_total_relation_size",
+    "pg_table_size",
+    "pg_indexes_size",
+    "pg_size_pretty",
     "pg_is_in_recovery",
     "to_regtype",
 ];
@@ -164,6 +167,10 @@ impl Catalog {
             .map_err(Error::internal)?;
         ctx.register_udf(functions::version());
         ctx.register_udf(functions::quote_ident());
+        ctx.register_udf(functions::pg_size_pretty());
+        for udf in functions::unknown_sizes() {
+            ctx.register_udf(udf);
+        }
         for name in [
             "obj_description",
             "col_description",

@@ -54,6 +54,15 @@ async fn catalog_functions_answer_from_the_session() {
         "llm_requests"
     );
     assert_eq!(
+        one("SELECT pg_size_pretty(CAST(10752 AS BIGINT))").await,
+        "11 kB"
+    );
+    // A routed table's bytes live in its engine: unknown, not a made-up 0.
+    assert_eq!(
+        one("SELECT pg_table_size('llm_requests'::regclass) IS NULL").await,
+        "t"
+    );
+    assert_eq!(
         one("SELECT current_setting('server_version_num')").await,
         "150008"
     );

@@ -144,7 +144,7 @@ fn psql(args: &[&str], script: &str) -> Option<String> {
 
 #[test]
 fn psql_lists_databases_schemas_and_tables() {
-    let Some(out) = psql(&["-f", "-"], "\\l\n\\dn\n\\dt\n\\d\n") else {
+    let Some(out) = psql(&["-f", "-"], "\\l\n\\dn\n\\dt\n\\d\n\\dt+\n") else {
         return;
     };
     assert!(out.contains("List of databases"), "{out}");
@@ -163,6 +163,13 @@ fn psql_lists_databases_schemas_and_tables() {
             "{table}: {out}"
         );
     }
+    // \dt+ adds persistence, access method, size (unknown: empty) and description.
+    assert!(out.contains("| Persistence |"), "{out}");
+    assert!(
+        out.lines()
+            .any(|l| l.contains("llm_requests") && l.contains("permanent")),
+        "{out}"
+    );
 }
 
 #[test]
