@@ -242,8 +242,8 @@ mod tests {
             "SELECT 1.50 AS \"?column?\", 9223372036854775808 AS \"?column?_1\", -9223372036854775808 AS \"?column?_2\", NULL AS \"?column?_3\", true AS \"?column?_4\", 'it''s' AS \"?column?_5\", 'a\nb' AS \"?column?_6\"",
         ),
         (
-            "SELECT a::int, CAST(b AS varchar), c::timestamptz, d::numeric(10,2), e::double precision, f::text[] FROM t",
-            r#"SELECT CAST("a" AS INT) AS "a", CAST("b" AS TEXT) AS "b", CAST("c" AS TIMESTAMP WITH TIME ZONE) AS "c", CAST("d" AS NUMERIC(10,2)) AS "d", CAST("e" AS DOUBLE PRECISION) AS "e", CAST("f" AS TEXT[]) AS "f" FROM "t""#,
+            "SELECT a::text, CAST(b AS varchar), c::timestamptz, d::numeric(10,2), e::double precision, f::text[] FROM t",
+            r#"SELECT CAST("a" AS TEXT) AS "a", CAST("b" AS TEXT) AS "b", CAST("c" AS TIMESTAMP WITH TIME ZONE) AS "c", CAST("d" AS NUMERIC(10,2)) AS "d", CAST("e" AS DOUBLE PRECISION) AS "e", CAST("f" AS TEXT[]) AS "f" FROM "t""#,
         ),
         (
             "SELECT TIMESTAMP '2024-05-01 00:00:00', DATE '2024-05-01' FROM t \

@@ -1798,6 +1798,16 @@ fn df_round(e: &mut Emitter, call: &FunctionCall) -> ast::Expr {
     };
     let factor = number_text(10_i64.pow(places as u32).to_string());
     let y = binary(x.clone(), ast::BinaryOperator::Multiply, factor.clone());
+    let float = binary(round_ties_to_even(y), ast::BinaryOperator::Divide, factor);
+    let is_float = arrow_type_in(x.clone(), &["Float64", "Float32"], e);
+    let places = number_text(places.to_string());
+    case(vec![(is_float, float)], function("round", vec![x, places]))
+}
+
+/// A float `y` rounded to an integer with ties to even (C's `rint`): DataFusion's
+/// `round` takes ties away from zero, so a tie (fraction exactly .5) becomes
+/// `2 * round(y / 2)`, where `y / 2` is no tie.
+fn round_ties_to_even(y: ast::Expr) -> ast::Expr {
     let fraction = function(
         "abs",
         vec![binary(
@@ -1819,11 +1829,86 @@ fn df_round(e: &mut Emitter, call: &FunctionCall) -> ast::Expr {
         ast::BinaryOperator::Multiply,
         number_text("2"),
     );
-    let rounded = case(vec![(is_tie, to_even)], function("round", vec![y]));
-    let float = binary(rounded, ast::BinaryOperator::Divide, factor);
-    let is_float = arrow_type_in(x.clone(), &["Float64", "Float32"], e);
-    let places = number_text(places.to_string());
-    case(vec![(is_float, float)], function("round", vec![x, places]))
+    case(vec![(is_tie, to_even)], function("round", vec![y]))
+}
+
+/// A Postgres cast of a float to an integer type, on DataFusion: Postgres rounds ties
+/// to even (`rint`) where DataFusion truncates. The operand's type is known only at run
+/// time, so floats get their own branch; every branch must plan for any operand type,
+/// hence the float branch works on `CAST(x AS DOUBLE)`, and the others (integers, text)
+/// cast as before. Numerics still truncate (see the closing note of session 3).
+pub(super) fn df_postgres_integer_cast(
+    e: &mut Emitter,
+    x: ast::Expr,
+    data_type: ast::DataType,
+) -> ast::Expr {
+    let cast = |value: ast::Expr, data_type: ast::DataType| ast::Expr::Cast {
+        kind: ast::CastKind::Cast,
+        expr: Box::new(value),
+        data_type,
+        format: None,
+    };
+    // A numeric literal is numeric to Postgres (half away from zero), a float to
+    // DataFusion: round it here, exactly.
+    if let Some(rounded) = rounded_numeric_literal(&x) {
+        return cast(number_text(rounded), data_type);
+    }
+    if let ast::Expr::Value(v) = &x {
+        if matches!(v.value, ast::Value::SingleQuotedString(_)) {
+            return cast(x, data_type);
+        }
+    }
+    let is_float = arrow_type_in(x.clone(), &["Float64", "Float32", "Float16"], e);
+    let float = cast(x.clone(), ast::DataType::DoublePrecision);
+    case(
+        vec![(is_float, cast(round_ties_to_even(float), data_type.clone()))],
+        cast(x, data_type),
+    )
+}
+
+/// `2.5` → `3`, `-2.5` → `-3`, `7` → `7`: a decimal literal (optionally negated)
+/// rounded half away from zero, as Postgres casts a numeric to an integer. None for
+/// anything else (exponents included).
+fn rounded_numeric_literal(x: &ast::Expr) -> Option<String> {
+    let (negative, text) = match x {
+        ast::Expr::Value(v) => match &v.value {
+            ast::Value::Number(text, _) => (false, text.as_str()),
+            _ => return None,
+        },
+        ast::Expr::UnaryOp {
+            op: ast::UnaryOperator::Minus,
+            expr,
+        } => match expr.as_ref() {
+            ast::Expr::Value(v) => match &v.value {
+                ast::Value::Number(text, _) => (true, text.as_str()),
+                _ => return None,
+            },
+            _ => return None,
+        },
+        ast::Expr::Nested(inner) => return rounded_numeric_literal(inner),
+        _ => return None,
+    };
+    let (negative, text) = match text.strip_prefix('-') {
+        Some(rest) => (!negative, rest),
+        None => (negative, text),
+    };
+    let (whole, fraction) = text.split_once('.').unwrap_or((text, ""));
+    if !whole.bytes().all(|b| b.is_ascii_digit()) || !fraction.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let mut magnitude: i128 = if whole.is_empty() {
+        0
+    } else {
+        whole.parse().ok()?
+    };
+    if fraction.bytes().next().is_some_and(|b| b >= b'5') {
+        magnitude += 1;
+    }
+    Some(if negative && magnitude != 0 {
+        format!("-{magnitude}")
+    } else {
+        magnitude.to_string()
+    })
 }
 
 fn floor_ceil(e: &mut Emitter, call: &FunctionCall, name: &str) -> ast::Expr {

@@ -1162,6 +1162,14 @@ impl Emitter<'_> {
                 else_result: else_result.as_ref().map(|e| self.boxed(e)),
             },
             Expr::Cast { expr, ty } => match self.dialect.data_type(ty) {
+                Some(data_type)
+                    if self.flavor == Flavor::Postgres
+                        && self.target == Target::DataFusion
+                        && matches!(ty, DataType::Int16 | DataType::Int32 | DataType::Int64) =>
+                {
+                    let operand = self.expr(expr);
+                    functions::df_postgres_integer_cast(self, operand, data_type)
+                }
                 Some(data_type) => ast::Expr::Cast {
                     kind: ast::CastKind::Cast,
                     expr: self.boxed(expr),

@@ -100,6 +100,20 @@ async fn types_round_trip_in_text_and_binary() {
     );
 }
 
+/// Postgres casts to integers round (floats ties to even, numerics half away from
+/// zero); DataFusion alone would truncate. Values from PostgreSQL 15.
+#[tokio::test]
+async fn integer_casts_round_as_postgres_does() {
+    let client = connect().await;
+    let sql = "SELECT 2.7::int, 3.5::float8::int, 2.5::float8::int, (-2.5)::int, '12'::int, \
+               max(cost_usd * 0 + 1.5)::bigint FROM llm_requests";
+    let text = simple_rows(&client.simple_query(sql).await.unwrap());
+    assert_eq!(
+        text[0],
+        ["3", "4", "2", "-3", "12", "2"].map(|s| Some(s.to_owned()))
+    );
+}
+
 #[tokio::test]
 async fn timestamps_are_utc_instants() {
     let client = connect().await;
