@@ -684,15 +684,24 @@ fn regclass_as_names(sql: &str, search_path: &[String]) -> Option<String> {
     if !sql.to_ascii_lowercase().contains("regclass") {
         return None;
     }
-    let mut statements = Parser::parse_sql(&PostgreSqlDialect {}, sql).ok()?;
     let mut names = RegclassNames {
         search_path: search_path.to_vec(),
         changed: false,
     };
+    rewritten_text(sql, &mut names, |names| names.changed)
+}
+
+/// `sql` re-rendered after `visitor` rewrote it, or None where `changed` says it did not.
+fn rewritten_text<V: VisitorMut>(
+    sql: &str,
+    visitor: &mut V,
+    changed: impl Fn(&V) -> bool,
+) -> Option<String> {
+    let mut statements = Parser::parse_sql(&PostgreSqlDialect {}, sql).ok()?;
     for statement in &mut statements {
-        let _ = statement.visit(&mut names);
+        let _ = statement.visit(visitor);
     }
-    names.changed.then(|| {
+    changed(visitor).then(|| {
         statements
             .iter()
             .map(ToString::to_string)
@@ -841,18 +850,8 @@ impl VisitorMut for RegclassNames {
 /// `AggregateScalarSubqueries`). Returns the statements to parse instead, if any
 /// changed.
 fn protect_projection_subqueries(sql: &str) -> Option<String> {
-    let mut statements = Parser::parse_sql(&PostgreSqlDialect {}, sql).ok()?;
     let mut protect = ProtectProjectionSubqueries { changed: false };
-    for statement in &mut statements {
-        let _ = statement.visit(&mut protect);
-    }
-    protect.changed.then(|| {
-        statements
-            .iter()
-            .map(ToString::to_string)
-            .collect::<Vec<_>>()
-            .join("; ")
-    })
+    rewritten_text(sql, &mut protect, |protect| protect.changed)
 }
 
 struct ProtectProjectionSubqueries {
