@@ -178,7 +178,9 @@ fn map_as_json(column: &ArrayRef) -> Result<ArrayRef> {
     Ok(Arc::new(out.finish()))
 }
 
-fn push_json_string(out: &mut String, s: &str) {
+/// `s` as a JSON string. (ClickHouse's JSON functions re-serialize with their own
+/// escapes: `backend::json`.)
+pub(crate) fn push_json_string(out: &mut String, s: &str) {
     out.push('"');
     for c in s.chars() {
         match c {

@@ -740,13 +740,7 @@ impl StatementParser {
                     if self.catalog.claims(&query.to_string())? {
                         return Ok(Some(Prepared::Local(Arc::new(statement))));
                     }
-                    let plan = self.engine.plan_as(query, flavor)?;
-                    let described = self.engine.describe(&plan).await?;
-                    let parameter_types = parameter_types(
-                        types,
-                        plan.query.param_count(),
-                        &described.parameter_types,
-                    );
+                    let (plan, _, parameter_types) = self.plan_typed(query, flavor, types).await?;
                     return Ok(Some(Prepared::Cursor {
                         declare: Arc::new(statement),
                         plan: Arc::new(plan),
@@ -757,6 +751,21 @@ impl StatementParser {
             },
             _ => return Ok(Some(Prepared::Local(Arc::new(statement)))),
         };
+        let (plan, schema, parameter_types) = self.plan_typed(query, flavor, types).await?;
+        Ok(Some(Prepared::Query {
+            plan: Arc::new(plan),
+            schema,
+            parameter_types,
+        }))
+    }
+
+    /// A query's plan, result schema and `$n` types (see `parameter_types`).
+    async fn plan_typed(
+        &self,
+        query: &sqlparser::ast::Query,
+        flavor: sql::Flavor,
+        types: &[Option<Type>],
+    ) -> Result<(crate::engine::Plan, arrow::datatypes::SchemaRef, Vec<Type>)> {
         let plan = self.engine.plan_as(query, flavor)?;
         let description = self.engine.describe(&plan).await?;
         let parameter_types = parameter_types(
@@ -764,11 +773,7 @@ impl StatementParser {
             plan.query.param_count(),
             &description.parameter_types,
         );
-        Ok(Some(Prepared::Query {
-            plan: Arc::new(plan),
-            schema: description.schema,
-            parameter_types,
-        }))
+        Ok((plan, description.schema, parameter_types))
     }
 }
 

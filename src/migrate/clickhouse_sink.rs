@@ -18,6 +18,7 @@ use clickhouse::Client;
 
 use crate::config::ClickHouseConfig;
 use crate::error::{Error, Result};
+use crate::frontend::encode::push_json_string;
 
 const PROGRESS_TABLE: &str = "switchyard_copy_progress";
 /// The progress version of a copy that started but finished no window.
@@ -60,7 +61,7 @@ impl ClickHouseSink {
         let mut names = Vec::new();
         for field in schema.fields() {
             let mut name = String::new();
-            json_string(field.name(), &mut name);
+            push_json_string(&mut name, field.name());
             names.push(name);
         }
         Ok(ClickHouseSink {
@@ -184,24 +185,6 @@ fn renderable(data_type: &DataType) -> bool {
     )
 }
 
-fn json_string(text: &str, out: &mut String) {
-    out.push('"');
-    for c in text.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            c if (c as u32) < 0x20 => {
-                let _ = write!(out, "\\u{:04x}", c as u32);
-            }
-            c => out.push(c),
-        }
-    }
-    out.push('"');
-}
-
 /// One value as JSON ClickHouse reads exactly: decimals as their digits, timestamps as
 /// RFC 3339 instants with `Z` (read with best_effort, so the column's zone is irrelevant).
 fn json_value(array: &dyn Array, row: usize, out: &mut String) {
@@ -237,9 +220,9 @@ fn json_value(array: &dyn Array, row: usize, out: &mut String) {
             let decimals = array.as_primitive::<Decimal128Type>();
             out.push_str(&decimals.value_as_string(row));
         }
-        DataType::Utf8 => json_string(array.as_string::<i32>().value(row), out),
-        DataType::LargeUtf8 => json_string(array.as_string::<i64>().value(row), out),
-        DataType::Utf8View => json_string(array.as_string_view().value(row), out),
+        DataType::Utf8 => push_json_string(out, array.as_string::<i32>().value(row)),
+        DataType::LargeUtf8 => push_json_string(out, array.as_string::<i64>().value(row)),
+        DataType::Utf8View => push_json_string(out, array.as_string_view().value(row)),
         DataType::Date32 => {
             let days = array.as_primitive::<Date32Type>().value(row);
             let micros = i64::from(days) * super::MICROS_PER_DAY;
