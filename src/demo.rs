@@ -208,7 +208,8 @@ fn tags_type() -> DataType {
         names.entry,
         vec![
             Field::new(names.key, DataType::Utf8, false),
-            Field::new(names.value, DataType::Utf8, true),
+            // ClickHouse's Map(String, String): a missing key reads as '', not NULL.
+            Field::new(names.value, DataType::Utf8, false),
         ],
         false,
     );
@@ -1153,7 +1154,8 @@ impl RequestColumns {
             output_tokens: Int64Builder::with_capacity(rows),
             cost_usd: Float64Builder::with_capacity(rows),
             cached: BooleanBuilder::with_capacity(rows),
-            tags: MapBuilder::new(Some(map_field_names()), strings(), strings()),
+            tags: MapBuilder::new(Some(map_field_names()), strings(), strings())
+                .with_values_field(Field::new(map_field_names().value, DataType::Utf8, false)),
             request_bytes: Int64Builder::with_capacity(rows),
             response_bytes: Int64Builder::with_capacity(rows),
         }

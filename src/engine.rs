@@ -45,8 +45,9 @@ pub struct Engine {
 struct Routing {
     backends: BTreeMap<String, Opened>,
     routes: RoutingTable,
-    /// Table facts for emitting (FINAL dedup rules from `[tables.*] dedup`).
-    emit_context: emit::EmitContext,
+    /// Table facts for emitting (FINAL dedup rules from `[tables.*] dedup`); the
+    /// schemas are added per query (`Routing::emit_context`).
+    dedup_facts: emit::EmitContext,
     shadow_permits: Arc<Semaphore>,
     shadow_concurrency: usize,
     shadow_max_rows: usize,
@@ -164,11 +165,8 @@ impl Engine {
 
     /// The result schema and parameter types, without running the query.
     pub async fn describe(&self, plan: &Plan) -> Result<Description> {
-        let text = emit::emit_with(
-            &plan.query,
-            plan.backend.target(),
-            &plan.routing.emit_context,
-        )?;
+        let context = plan.routing.emit_context(&plan.query, &plan.backend);
+        let text = emit::emit_with(&plan.query, plan.backend.target(), &context)?;
         let mut description = plan
             .backend
             .describe(&text, plan.query.param_count())
@@ -181,22 +179,20 @@ impl Engine {
     /// backend (clauses stripped because they change no result there, such as
     /// `SETTINGS` or `FORMAT` for a non-ClickHouse backend).
     pub fn notices(&self, plan: &Plan) -> Vec<String> {
-        emit::emit_with_notices(
-            &plan.query,
-            plan.backend.target(),
-            &plan.routing.emit_context,
-        )
-        .map(|emitted| emitted.notices)
-        .unwrap_or_default()
+        let context = plan.routing.emit_context(&plan.query, &plan.backend);
+        emit::emit_with_notices(&plan.query, plan.backend.target(), &context)
+            .map(|emitted| emitted.notices)
+            .unwrap_or_default()
     }
 
     /// The text sent to the backend once `params` are bound.
     pub fn emitted_sql(&self, plan: &Plan, params: &[ir::Literal]) -> Result<String> {
         let bound = bind(&plan.query, params)?;
+        let context = plan.routing.emit_context(&plan.query, &plan.backend);
         emit::emit_with(
             bound.as_ref().unwrap_or(&plan.query),
             plan.backend.target(),
-            &plan.routing.emit_context,
+            &context,
         )
     }
 
@@ -210,7 +206,8 @@ impl Engine {
         };
         let bound = bind(&plan.query, params)?;
         let query = bound.as_ref().unwrap_or(&plan.query);
-        let text = emit::emit_with(query, backend.target(), &routing.emit_context)?;
+        let context = routing.emit_context(query, &backend);
+        let text = emit::emit_with(query, backend.target(), &context)?;
         tracing::debug!(backend = backend.name(), sql = %text, "execute");
         let started = Instant::now();
         self.metrics.query(backend.name());
@@ -262,7 +259,8 @@ impl Engine {
             primary: route.backend.clone(),
             shadow: backend.clone(),
         };
-        let shadow_sql = match emit::emit_with(query, shadow.target(), &routing.emit_context) {
+        let context = routing.emit_context(query, &shadow);
+        let shadow_sql = match emit::emit_with(query, shadow.target(), &context) {
             Ok(sql) => sql,
             Err(e) => {
                 let outcome = if e.sqlstate() == "0A000" {
@@ -317,12 +315,11 @@ impl Engine {
         if let Shadow::Run(shadow) = &plan.route.shadow {
             if let Some(opened) = routing.backends.get(&shadow.backend) {
                 let target = opened.backend.target();
-                lines.push(
-                    match emit::emit_with(&plan.query, target, &routing.emit_context) {
-                        Ok(sql) => format!("shadow sql: {sql}"),
-                        Err(e) => format!("shadow sql: refused (counted as rejected): {e}"),
-                    },
-                );
+                let context = routing.emit_context(&plan.query, &opened.backend);
+                lines.push(match emit::emit_with(&plan.query, target, &context) {
+                    Ok(sql) => format!("shadow sql: {sql}"),
+                    Err(e) => format!("shadow sql: refused (counted as rejected): {e}"),
+                });
             }
         }
         lines
@@ -332,14 +329,14 @@ impl Engine {
     /// `EXPLAIN TRANSLATE` shows): the SQL, or why the target refuses it.
     pub fn translations(&self, query: &ir::Query) -> Vec<(emit::Target, Result<String>)> {
         let routing = self.current();
+        // Types come from the tables as their primary backend holds them.
+        let context = match routing.resolve(query) {
+            Ok((_, backend)) => routing.emit_context(query, &backend),
+            Err(_) => routing.dedup_facts.clone(),
+        };
         emit::Target::ALL
             .into_iter()
-            .map(|target| {
-                (
-                    target,
-                    emit::emit_with(query, target, &routing.emit_context),
-                )
-            })
+            .map(|target| (target, emit::emit_with(query, target, &context)))
             .collect()
     }
 
@@ -353,7 +350,7 @@ impl Engine {
             primaries.push(Some(route.primary.clone()));
             shadows.push(route.shadow.as_ref().map(|s| s.backend.clone()));
             samples.push(route.shadow.as_ref().map(|s| s.sample.to_string()));
-            dedups.push(routing.emit_context.dedup.get(table).map(describe_dedup));
+            dedups.push(routing.dedup_facts.dedup.get(table).map(describe_dedup));
         }
         text_batch(
             &ROUTES_COLUMNS,
@@ -572,7 +569,7 @@ impl Routing {
         Ok(Routing {
             backends,
             routes,
-            emit_context,
+            dedup_facts: emit_context,
             shadow_permits: Arc::new(Semaphore::new(config.shadow_concurrency)),
             shadow_concurrency: config.shadow_concurrency,
             shadow_max_rows: config.shadow_max_rows,
@@ -580,6 +577,29 @@ impl Routing {
     }
 
     /// The route of `query` and its primary backend.
+    /// The emit facts for `query` on `backend`: the configured dedup rules, and the
+    /// schemas `backend` gives the tables the query reads (by name as written; a
+    /// database-qualified name also finds the table by its last part).
+    fn emit_context(&self, query: &ir::Query, backend: &BackendRef) -> emit::EmitContext {
+        let mut context = self.dedup_facts.clone();
+        let wanted = query.tables();
+        if wanted.is_empty() {
+            return context;
+        }
+        let served = backend.tables();
+        for name in wanted {
+            let last = name.rsplit('.').next().unwrap_or(&name).to_owned();
+            let found = served
+                .iter()
+                .find(|t| t.name == name)
+                .or_else(|| served.iter().find(|t| t.name == last));
+            if let Some(table) = found {
+                context.tables.insert(name, table.schema.clone());
+            }
+        }
+        context
+    }
+
     fn resolve(&self, query: &ir::Query) -> Result<(Route, BackendRef)> {
         let route = self.routes.route(&query.tables())?;
         let backend = self

@@ -20,5 +20,6 @@ pub mod route;
 pub mod server;
 pub mod shadow;
 pub mod sql;
+pub mod udf;
 
 pub use error::{Error, Result};

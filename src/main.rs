@@ -106,6 +106,10 @@ struct TranslateArgs {
     /// Flavour of the input: clickhouse, postgres or auto (detected) [default: auto].
     #[arg(long, default_value = "auto")]
     from: String,
+    /// ClickHouse `CREATE TABLE` statements of the tables the query reads, so that the
+    /// translation knows column types (Nullable, map value types…) as it does when serving.
+    #[arg(long)]
+    schema: Option<std::path::PathBuf>,
     /// The query.
     sql: String,
 }
@@ -125,7 +129,19 @@ fn translate(args: TranslateArgs) -> std::process::ExitCode {
         );
         return std::process::ExitCode::from(2);
     };
-    let context = switchyard::emit::EmitContext::default();
+    let mut context = switchyard::emit::EmitContext::default();
+    if let Some(path) = &args.schema {
+        let read = std::fs::read_to_string(path)
+            .map_err(|e| switchyard::Error::internal(format!("{}: {e}", path.display())))
+            .and_then(|text| switchyard::backend::clickhouse::ddl::schemas(&text));
+        match read {
+            Ok(tables) => context.tables = tables,
+            Err(e) => {
+                eprintln!("--schema: {e}");
+                return std::process::ExitCode::from(2);
+            }
+        }
+    }
     match switchyard::emit::translate(&args.sql, from, target, &context) {
         Ok(sql) => {
             println!("{sql}");

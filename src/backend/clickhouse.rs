@@ -13,6 +13,7 @@
 //! broken `compress=1`, so nothing is compressed for it either).
 
 mod arrow_format;
+pub mod ddl;
 mod text_format;
 pub mod types;
 

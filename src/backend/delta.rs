@@ -45,8 +45,7 @@ impl DeltaBackend {
             // Postgres clients expect identifiers exactly as quoted; the emitter quotes all.
             .set_bool("datafusion.sql_parser.enable_ident_normalization", false);
         let ctx = SessionContext::new_with_config(config);
-        super::json::register(&ctx);
-        super::to_string::register(&ctx);
+        crate::udf::register_all(&ctx);
         let mut states = Vec::new();
         for (table, location) in tables {
             let url = deltalake::table::builder::ensure_table_uri(location)

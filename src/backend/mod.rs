@@ -4,9 +4,7 @@
 
 pub mod clickhouse;
 pub mod delta;
-pub mod json;
 pub mod starrocks;
-pub mod to_string;
 
 use std::pin::Pin;
 use std::sync::Arc;

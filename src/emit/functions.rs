@@ -3,14 +3,14 @@
 //!
 //! A handler receives the whole call (parameters, arguments, DISTINCT, FILTER, OVER) and
 //! builds the target's expression, rejecting through the emitter what it cannot express.
-//! Argument types are unknown here: where ClickHouse's meaning depends on them (`round`
-//! of a float vs a decimal), DataFusion tests `arrow_typeof` at run time; elsewhere a form
-//! is chosen that fails to plan rather than answer differently (`m['k']` → `coalesce(…, '')`).
+//! Where ClickHouse's meaning depends on argument types, handlers ask the emitter
+//! (`Emitter::type_of`, from the routed tables' schemas): `sum` of a Nullable column is
+//! NULL over no values, of a non-Nullable one 0. An argument of unknown type (offline
+//! translation without a schema) counts as non-Nullable, ClickHouse's default for a
+//! column. Where DataFusion can test a type at run time (`arrow_typeof`), some handlers do.
 //! Documented approximations (all listed in `dialects/*.toml` notes):
-//! - ClickHouse columns are assumed non-Nullable where empty input matters: `sum`/`sumIf`
-//!   give 0 and `avg`/`avgIf` NaN on empty input, as ClickHouse does for such columns, and a
-//!   missing map key reads as '' (a `Map(String, Nullable(String))` would give NULL);
 //! - `any`/`anyLast` are "any value of the group": `min`/`max` are one;
+//! - `uniq`/`uniqCombined` are exact counts (ClickHouse's are exact below 65536 values);
 //! - StarRocks has no NaN: `avg` and the variance family give NULL where ClickHouse gives
 //!   NaN, and `intDiv` by zero gives NULL where ClickHouse fails;
 //! - `quantileExact` of no rows is NULL (ClickHouse: the type's default or NaN).
@@ -18,6 +18,7 @@
 use sqlparser::ast;
 
 use super::{operand, Emitter, Target};
+use crate::ir::types::Type;
 use crate::ir::{Expr, FunctionCall, Literal};
 
 pub(super) type Handler = fn(&mut Emitter, &FunctionCall) -> ast::Expr;
@@ -122,8 +123,6 @@ const HANDLERS: &[(&str, Handler)] = &[
     ("df_trim_both", df_trim_both),
     ("trim_left", trim_left),
     ("trim_right", trim_right),
-    ("df_uniq", df_uniq),
-    ("df_uniq_if", df_uniq_if),
     ("df_upper_ascii", df_upper_ascii),
     ("df_yesterday", df_yesterday),
     ("divide", divide),
@@ -190,8 +189,6 @@ const HANDLERS: &[(&str, Handler)] = &[
     ("sr_to_yyyymmdd", sr_to_yyyymmdd),
     ("sr_today", sr_today),
     ("sr_trim_both", sr_trim_both),
-    ("sr_uniq", sr_uniq),
-    ("sr_uniq_if", sr_uniq_if),
     ("sr_yesterday", sr_yesterday),
     ("start_of_day", start_of_day),
     ("start_of_fifteen_minutes", start_of_fifteen_minutes),
@@ -500,12 +497,62 @@ fn or_null(e: Option<ast::Expr>) -> ast::Expr {
     e.unwrap_or_else(|| ast::Expr::value(ast::Value::Null))
 }
 
+/// Whether the aggregated argument is Nullable. An argument of unknown type counts as
+/// non-Nullable, ClickHouse's default for a column.
+fn nullable_argument(e: &Emitter, call: &FunctionCall) -> bool {
+    call.args
+        .first()
+        .and_then(|a| e.type_of(a))
+        .is_some_and(|t| t.nullable)
+}
+
+/// The aggregated argument's type, if known.
+fn argument_type(e: &Emitter, call: &FunctionCall) -> Option<Type> {
+    call.args.first().and_then(|a| e.type_of(a))
+}
+
+/// ClickHouse averages a decimal (and a UInt64, which backends present as
+/// numeric(20,0)) as a Float64: the exact sum over the count, where DataFusion's `avg`
+/// would stay decimal.
+fn df_decimal_avg(
+    e: &mut Emitter,
+    call: &FunctionCall,
+    with_if: bool,
+    nullable: bool,
+) -> ast::Expr {
+    let (Some(total), Some(count)) = (
+        simple_aggregate(e, call, "sum", with_if),
+        simple_aggregate(e, call, "count", with_if),
+    ) else {
+        return or_null(None);
+    };
+    let double = |x| ast::Expr::Cast {
+        kind: ast::CastKind::Cast,
+        expr: Box::new(x),
+        data_type: ast::DataType::DoublePrecision,
+        format: None,
+    };
+    let avg = binary(double(total), ast::BinaryOperator::Divide, double(count));
+    // Over no values: NULL / 0.0 is NULL in DataFusion.
+    if nullable {
+        avg
+    } else {
+        let nan = nan(e);
+        coalesce(avg, nan)
+    }
+}
+
+/// ClickHouse's `sum` is NULL over a Nullable argument with no value, 0 over any other.
 fn sum(e: &mut Emitter, call: &FunctionCall) -> ast::Expr {
-    or_null(simple_aggregate(e, call, "sum", false).map(|s| coalesce(s, zero())))
+    let nullable = nullable_argument(e, call);
+    let s = simple_aggregate(e, call, "sum", false);
+    or_null(s.map(|s| if nullable { s } else { coalesce(s, zero()) }))
 }
 
 fn sum_if(e: &mut Emitter, call: &FunctionCall) -> ast::Expr {
-    or_null(simple_aggregate(e, call, "sum", true).map(|s| coalesce(s, zero())))
+    let nullable = nullable_argument(e, call);
+    let s = simple_aggregate(e, call, "sum", true);
+    or_null(s.map(|s| if nullable { s } else { coalesce(s, zero()) }))
 }
 
 fn nan(e: &mut Emitter) -> ast::Expr {
@@ -513,18 +560,23 @@ fn nan(e: &mut Emitter) -> ast::Expr {
     cast(e, text, &crate::ir::DataType::Float64)
 }
 
+/// ClickHouse's `avg` is NULL over a Nullable argument with no value, NaN over any other.
 fn avg(e: &mut Emitter, call: &FunctionCall) -> ast::Expr {
-    match simple_aggregate(e, call, "avg", false) {
-        Some(a) => {
-            let nan = nan(e);
-            coalesce(a, nan)
-        }
-        None => or_null(None),
-    }
+    avg_of(e, call, false)
 }
 
 fn avg_if(e: &mut Emitter, call: &FunctionCall) -> ast::Expr {
-    match simple_aggregate(e, call, "avg", true) {
+    avg_of(e, call, true)
+}
+
+fn avg_of(e: &mut Emitter, call: &FunctionCall, with_if: bool) -> ast::Expr {
+    let nullable = nullable_argument(e, call);
+    let decimal = argument_type(e, call).is_some_and(|t| t.is_decimal());
+    if decimal && e.target == Target::DataFusion {
+        return df_decimal_avg(e, call, with_if, nullable);
+    }
+    match simple_aggregate(e, call, "avg", with_if) {
+        Some(a) if nullable => a,
         Some(a) => {
             let nan = nan(e);
             coalesce(a, nan)
@@ -572,14 +624,6 @@ fn uniq_exact_if(e: &mut Emitter, call: &FunctionCall) -> ast::Expr {
     };
     let cond = args.pop();
     aggregate(e, "count", args, true, Vec::new(), and(cond, filter))
-}
-
-fn df_uniq(e: &mut Emitter, call: &FunctionCall) -> ast::Expr {
-    or_null(simple_aggregate(e, call, "approx_distinct", false))
-}
-
-fn sr_uniq(e: &mut Emitter, call: &FunctionCall) -> ast::Expr {
-    or_null(simple_aggregate(e, call, "approx_count_distinct", false))
 }
 
 /// StarRocks has no NaN literal: `avg` of empty input is NULL there, NaN in ClickHouse (a
@@ -666,8 +710,11 @@ fn quantile_level(e: &mut Emitter, call: &FunctionCall) -> Option<ast::Expr> {
     }
 }
 
-/// ClickHouse's `quantile` is approximate (reservoir sampling); DataFusion's
-/// `approx_percentile_cont` (t-digest) is too: equal within the documented tolerance.
+/// ClickHouse's `quantile` keeps up to 8192 values per group and interpolates linearly
+/// between the two nearest: exact on the small groups of per-minute panels. DataFusion
+/// runs ClickHouse's own rule (`ch_quantile`, `crate::udf`) over every value, which
+/// is that answer below 8192 values and within ClickHouse's own sampling error above.
+/// Over no values ClickHouse gives NULL for a Nullable argument and NaN otherwise.
 fn df_quantile(e: &mut Emitter, call: &FunctionCall) -> ast::Expr {
     let Some(level) = quantile_level(e, call) else {
         return or_null(None);
@@ -676,17 +723,44 @@ fn df_quantile(e: &mut Emitter, call: &FunctionCall) -> ast::Expr {
         params: Vec::new(),
         ..call.clone()
     };
+    let nullable = nullable_argument(e, &plain);
+    let ty = argument_type(e, &plain);
     let Some((mut args, filter)) = aggregate_args(e, &plain, 1) else {
         return or_null(None);
     };
+    // numeric(20,0) is how backends present ClickHouse's UInt64, whose quantile is a
+    // Float64; other decimals keep their type, and read 0 over no values.
+    let presented_uint64 = ty
+        .as_ref()
+        .is_some_and(|t| t.data_type == arrow::datatypes::DataType::Decimal128(20, 0));
+    if presented_uint64 {
+        args[0] = ast::Expr::Cast {
+            kind: ast::CastKind::Cast,
+            expr: Box::new(args[0].clone()),
+            data_type: ast::DataType::DoublePrecision,
+            format: None,
+        };
+    }
     args.push(level);
-    aggregate(e, "approx_percentile_cont", args, false, Vec::new(), filter)
+    let q = aggregate(e, "ch_quantile", args, false, Vec::new(), filter);
+    match ty {
+        _ if nullable => q,
+        Some(t) if t.is_decimal() && !presented_uint64 => coalesce(q, zero()),
+        // Dates and times: ClickHouse gives the epoch over no values; we give NULL.
+        Some(t) if t.is_temporal() => q,
+        _ => {
+            let nan = nan(e);
+            coalesce(q, nan)
+        }
+    }
 }
 
 fn df_median(e: &mut Emitter, call: &FunctionCall) -> ast::Expr {
     df_quantile(e, call)
 }
 
+/// StarRocks' `percentile_cont` interpolates linearly over every value: ClickHouse's
+/// exact regime (see `df_quantile`). StarRocks has no NaN, so no rows give NULL.
 fn sr_quantile(e: &mut Emitter, call: &FunctionCall) -> ast::Expr {
     let Some(level) = quantile_level(e, call) else {
         return or_null(None);
@@ -699,7 +773,7 @@ fn sr_quantile(e: &mut Emitter, call: &FunctionCall) -> ast::Expr {
         return or_null(None);
     };
     args.push(level);
-    aggregate(e, "percentile_approx", args, false, Vec::new(), filter)
+    aggregate(e, "percentile_cont", args, false, Vec::new(), filter)
 }
 
 /// `groupArray(x)` skips NULLs.
@@ -2027,14 +2101,6 @@ fn any_last_if(e: &mut Emitter, call: &FunctionCall) -> ast::Expr {
     or_null(simple_aggregate(e, call, "max", true))
 }
 
-fn df_uniq_if(e: &mut Emitter, call: &FunctionCall) -> ast::Expr {
-    or_null(simple_aggregate(e, call, "approx_distinct", true))
-}
-
-fn sr_uniq_if(e: &mut Emitter, call: &FunctionCall) -> ast::Expr {
-    or_null(simple_aggregate(e, call, "approx_count_distinct", true))
-}
-
 /// `groupUniqArray(x)`: the distinct non-NULL values, in no particular order.
 fn df_group_uniq_array(e: &mut Emitter, call: &FunctionCall) -> ast::Expr {
     let Some((args, filter)) = aggregate_args(e, call, 1) else {
@@ -2213,11 +2279,11 @@ fn df_lower_ascii(e: &mut Emitter, call: &FunctionCall) -> ast::Expr {
 }
 
 /// `concat(a, b, …)` is NULL if any argument is: `||` (DataFusion's `concat` skips NULLs).
-/// ClickHouse's JSON functions run as our DataFusion UDFs (src/backend/json.rs), which
+/// ClickHouse's JSON functions run as our DataFusion UDFs (src/udf/json.rs), which
 /// follow ClickHouse's path rules and answers.
 fn df_json(e: &mut Emitter, call: &FunctionCall) -> ast::Expr {
     let name = call.func.name();
-    match crate::backend::json::FUNCTIONS
+    match crate::udf::json::FUNCTIONS
         .iter()
         .find(|(clickhouse, _)| *clickhouse == name)
     {
@@ -2227,9 +2293,9 @@ fn df_json(e: &mut Emitter, call: &FunctionCall) -> ast::Expr {
 }
 
 /// ClickHouse's toString picks its text by the value's type, which only run time knows
-/// here: our UDF does the same (src/backend/to_string.rs).
+/// here: our UDF does the same (src/udf/to_string.rs).
 fn df_to_string(e: &mut Emitter, call: &FunctionCall) -> ast::Expr {
-    rename::<1>(e, call, crate::backend::to_string::NAME)
+    rename::<1>(e, call, crate::udf::to_string::NAME)
 }
 
 fn df_concat(e: &mut Emitter, call: &FunctionCall) -> ast::Expr {
@@ -2569,21 +2635,53 @@ fn sr_map_contains(e: &mut Emitter, call: &FunctionCall) -> ast::Expr {
 /// DataFusion gives NULL, so the default is supplied: `''`, which DataFusion cannot
 /// coerce to a number (a map of numbers fails to plan rather than answer wrongly). Other
 /// subscripts (array indexes, non-literal keys) and other targets are rejected.
+/// ClickHouse's `m[key]` / `a[i]`: a missing key or an index out of range reads as the
+/// value type's default ('' or 0) unless the value type is Nullable (then NULL). The
+/// other targets give NULL, so a non-Nullable value gets its default back with
+/// `coalesce`. A value of unknown type is taken as a non-Nullable String, a form that
+/// fails to plan (never answers differently) if it is something else.
 pub(super) fn clickhouse_subscript(e: &mut Emitter, expr: &Expr, index: &Expr) -> ast::Expr {
-    let absent = "subscript x[…] (ClickHouse gives a default value, not NULL, when absent)";
-    match (e.target, index) {
-        (Target::DataFusion, Expr::Literal(Literal::String(_))) => {
-            let element = ast::Expr::CompoundFieldAccess {
-                root: Box::new(operand(e.expr(expr))),
-                access_chain: vec![ast::AccessExpr::Subscript(ast::Subscript::Index {
-                    index: e.expr(index),
-                })],
-            };
+    let value = e.type_of(expr).and_then(|container| container.element());
+    let element = ast::Expr::CompoundFieldAccess {
+        root: Box::new(operand(e.expr(expr))),
+        access_chain: vec![ast::AccessExpr::Subscript(ast::Subscript::Index {
+            index: e.expr(index),
+        })],
+    };
+    match value {
+        Some(value) if value.nullable => element,
+        Some(value) => match default_of(e, &value) {
+            Some(default) => coalesce(element, default),
+            None => e.reject(format!(
+                "subscript x[…] of {} values (ClickHouse gives the type's default when absent)",
+                value.data_type
+            )),
+        },
+        // Unknown: only a string key on DataFusion, read as a String value ('' when
+        // absent); DataFusion cannot coalesce another value type with '' and says so.
+        None if e.target == Target::DataFusion
+            && matches!(index, Expr::Literal(Literal::String(_))) =>
+        {
             let empty = string(e, "");
             coalesce(element, empty)
         }
-        _ => e.reject(absent),
+        None => e.reject(
+            "subscript x[…] of unknown type (ClickHouse gives the type's default when absent)",
+        ),
     }
+}
+
+/// The default value ClickHouse fills in for a type (missing map keys, unmatched outer
+/// join columns): 0, '', false, the epoch; `None` for types without a spelled default.
+fn default_of(e: &mut Emitter, ty: &Type) -> Option<ast::Expr> {
+    use arrow::datatypes::DataType as A;
+    Some(match &ty.data_type {
+        _ if ty.is_string() => string(e, ""),
+        // A decimal's 0 as an integer: every target widens it to the decimal's type.
+        _ if ty.is_integer() || ty.is_float() || ty.is_decimal() => zero(),
+        A::Boolean => ast::Expr::value(ast::Value::Boolean(false)),
+        _ => return None,
+    })
 }
 
 /// `map(k1, v1, k2, v2, …)`: DataFusion's `map([keys], [values])`.

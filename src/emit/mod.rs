@@ -22,6 +22,7 @@ use sqlparser::ast;
 use sqlparser::ast::helpers::attached_token::AttachedToken;
 
 use crate::error::{Error, Result};
+use crate::ir::types::{Type, Typer};
 use crate::ir::{
     self, BinaryOp, DataType, Expr, Flavor, FrameBound, FrameUnits, Func, FunctionCall,
     GroupByModifier, JoinConstraint, JoinKind, Literal, OrderByItem, Query, Select, SelectItem,
@@ -89,6 +90,9 @@ pub enum OnWrite {
 pub struct EmitContext {
     /// Dedup rules by table name as the query writes it (`TableName::dotted`).
     pub dedup: HashMap<String, DedupRule>,
+    /// Schemas of the tables the query reads, by name as written, from the backend that
+    /// answers: what types the translation is exact by (`ir::types`).
+    pub tables: HashMap<String, arrow::datatypes::SchemaRef>,
 }
 
 /// ClickHouse settings that change only how a query runs, never its result, so a target
@@ -131,6 +135,7 @@ pub fn emit_with_notices(query: &Query, target: Target, context: &EmitContext) -
         dialect: target.dialect(),
         context,
         flavor: query.flavor,
+        typer: Typer::new(&context.tables, query),
         unsupported: Vec::new(),
         notices: Vec::new(),
     };
@@ -313,6 +318,8 @@ struct Emitter<'a> {
     context: &'a EmitContext,
     /// The flavour the client wrote the statement in.
     flavor: Flavor,
+    /// Types of the expressions being emitted, scope by scope.
+    typer: Typer<'a>,
     unsupported: Vec<String>,
     notices: Vec<String>,
 }
@@ -336,6 +343,11 @@ impl Emitter<'_> {
         self.dialect.identifier(name)
     }
 
+    /// The type of `e` where it is being emitted; `None` if unknown.
+    fn type_of(&self, e: &Expr) -> Option<Type> {
+        self.typer.type_of(e)
+    }
+
     fn idents(&self, parts: &[String]) -> Vec<ast::Ident> {
         parts.iter().map(|p| self.ident(p)).collect()
     }
@@ -352,6 +364,7 @@ impl Emitter<'_> {
         for construct in &q.unsupported {
             self.reject(construct.clone());
         }
+        let ctes = self.typer.enter_ctes(q);
         let with = q.with.as_ref().map(|w| ast::With {
             with_token: AttachedToken::empty(),
             recursive: w.recursive,
@@ -425,6 +438,7 @@ impl Emitter<'_> {
                 "FORMAT {format} ignored: results are sent in the Postgres wire format"
             ));
         }
+        self.typer.leave_ctes(ctes);
         ast::Query {
             with,
             body: Box::new(body),
@@ -478,6 +492,13 @@ impl Emitter<'_> {
     }
 
     fn select(&mut self, s: &Select) -> ast::Select {
+        self.typer.enter_select(s);
+        let select = self.select_in_scope(s);
+        self.typer.leave_select();
+        select
+    }
+
+    fn select_in_scope(&mut self, s: &Select) -> ast::Select {
         let mut select = select_node(self.projection(&s.projection));
         select.distinct = s.distinct.then_some(ast::Distinct::Distinct);
         select.from = s.from.iter().map(|t| self.table_with_joins(t)).collect();
@@ -1100,6 +1121,10 @@ impl Emitter<'_> {
                 low: self.operand(low),
                 high: self.operand(high),
             },
+            // An empty list (a bound empty array) holds nothing, not even NULL.
+            Expr::InList { list, negated, .. } if list.is_empty() => {
+                ast::Expr::value(ast::Value::Boolean(*negated))
+            }
             Expr::InList {
                 expr,
                 list,

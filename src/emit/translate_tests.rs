@@ -22,6 +22,10 @@ const FIXTURES: &[(&str, &str)] = &[
         "clauses.txt",
         include_str!("../../fixtures/translate/clauses.txt"),
     ),
+    (
+        "typed.txt",
+        include_str!("../../fixtures/translate/typed.txt"),
+    ),
 ];
 
 /// One fixture block.
@@ -73,9 +77,15 @@ pub(super) fn cases() -> Vec<Case> {
 }
 
 /// Dedup rules the fixtures use: `r` keeps the latest `b` per `a` and drops `flag` rows;
-/// `w` dedups on write.
+/// `w` dedups on write. The tables of `fixtures/translate/schema.sql` have known types.
 pub(super) fn context() -> EmitContext {
-    let mut context = EmitContext::default();
+    let mut context = EmitContext {
+        tables: crate::backend::clickhouse::ddl::schemas(include_str!(
+            "../../fixtures/translate/schema.sql"
+        ))
+        .expect("fixtures/translate/schema.sql"),
+        ..EmitContext::default()
+    };
     context.dedup.insert(
         "r".into(),
         DedupRule::Key {
@@ -384,10 +394,15 @@ mod against_datafusion {
     #[tokio::test]
     async fn datafusion_expectations_run() {
         let ctx = SessionContext::new();
-        crate::backend::json::register(&ctx);
-        crate::backend::to_string::register(&ctx);
+        crate::udf::register_all(&ctx);
         for sql in SETUP {
             ctx.sql(sql).await.unwrap().collect().await.unwrap();
+        }
+        // The typed fixtures' tables, empty: their SQL must plan and run.
+        for (name, schema) in context().tables {
+            let table = datafusion::datasource::MemTable::try_new(schema, vec![vec![]]).unwrap();
+            ctx.register_table(name.as_str(), std::sync::Arc::new(table))
+                .unwrap();
         }
         let mut failures = Vec::new();
         let mut ran = 0;

@@ -179,7 +179,7 @@ fn map_as_json(column: &ArrayRef) -> Result<ArrayRef> {
 }
 
 /// `s` as a JSON string. (ClickHouse's JSON functions re-serialize with their own
-/// escapes: `backend::json`.)
+/// escapes: `udf::json`.)
 pub(crate) fn push_json_string(out: &mut String, s: &str) {
     out.push('"');
     for c in s.chars() {

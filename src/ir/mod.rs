@@ -9,6 +9,8 @@
 mod display;
 pub mod functions;
 mod names;
+mod params;
+pub mod types;
 pub mod visit;
 
 use crate::error::{Error, Result};
@@ -516,13 +518,30 @@ impl Query {
                 }
             }
         }
+        // A `{name:Type}` parameter sent as text means a value of its declared type.
+        let values: Vec<Expr> = params
+            .iter()
+            .enumerate()
+            .map(|(i, value)| match self.named_params.get(i) {
+                Some((name, Some(ty))) => params::typed_value(name, value, ty),
+                _ => Ok(Expr::Literal(value.clone())),
+            })
+            .collect::<Result<_>>()?;
         let mut bound = self.clone();
         let mut missing = None;
         visit::for_each_expr_mut(&mut bound, &mut |e| {
             if let Expr::Param(n) = *e {
-                match params.get(n - 1) {
-                    Some(value) => *e = Expr::Literal(value.clone()),
+                match values.get(n - 1) {
+                    Some(value) => *e = value.clone(),
                     None => missing = missing.max(Some(n)),
+                }
+            }
+        });
+        // `x IN {list:Array(T)}` means membership in the array, on every backend.
+        visit::for_each_expr_mut(&mut bound, &mut |e| {
+            if let Expr::InList { list, .. } = e {
+                if let [Expr::Array(items)] = list.as_slice() {
+                    *list = items.clone();
                 }
             }
         });

@@ -964,9 +964,9 @@ async fn json_functions_on_datafusion_answer_as_clickhouse() {
         "JSONExtractFloat",
     ];
     let ctx = datafusion::prelude::SessionContext::new();
-    switchyard::backend::json::register(&ctx);
+    switchyard::udf::json::register(&ctx);
     let udf = |name: &str| {
-        switchyard::backend::json::FUNCTIONS
+        switchyard::udf::json::FUNCTIONS
             .iter()
             .find(|(ch, _)| *ch == name)
             .unwrap()

@@ -314,8 +314,9 @@ impl Parser<'_> {
                 };
                 ChType::DateTime(zone)
             }
+            // A bare `DateTime64` (DDL, parameters) has ClickHouse's default precision, 3.
+            "DateTime64" if !self.eat(b'(') => ChType::DateTime64(3, None),
             "DateTime64" => {
-                self.expect(b'(')?;
                 let precision = self.number()?;
                 let zone = if self.eat(b',') {
                     Some(self.quoted()?)
@@ -354,8 +355,12 @@ impl Parser<'_> {
                 let mut values = Vec::new();
                 loop {
                     let label = self.quoted()?;
-                    self.expect(b'=')?;
-                    let value = self.number()?;
+                    // In DDL the values may be left out: they count up from 1.
+                    let value = if self.eat(b'=') {
+                        self.number()?
+                    } else {
+                        values.last().map_or(1, |(v, _)| i64::from(*v) + 1)
+                    };
                     values.push((value as i16, label));
                     if !self.eat(b',') {
                         break;
@@ -476,6 +481,10 @@ mod tests {
         assert_eq!(
             ChType::parse("Enum8('a' = 1, 'b\\'c' = -2)").unwrap(),
             ChType::Enum(vec![(1, "a".into()), (-2, "b'c".into())])
+        );
+        assert_eq!(
+            ChType::parse("Enum8('x', 'y')").unwrap(),
+            ChType::Enum(vec![(1, "x".into()), (2, "y".into())])
         );
     }
 
