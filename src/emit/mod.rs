@@ -107,6 +107,22 @@ const RESULT_NEUTRAL_SETTINGS: &[&str] = &[
     "optimize_read_in_order",
     "log_comment",
     "priority",
+    "readonly",
+    "max_ast_elements",
+    "max_expanded_ast_elements",
+    "max_bytes_before_external_group_by",
+    "max_bytes_before_external_sort",
+    "optimize_min_equality_disjunction_chain_length",
+    "optimize_aggregation_in_order",
+    "allow_experimental_object_type",
+    "allow_experimental_join_condition",
+    "allow_experimental_analyzer",
+    "enable_analyzer",
+    "use_hive_partitioning",
+    "short_circuit_function_evaluation",
+    "use_skip_indexes",
+    "force_primary_key",
+    "optimize_move_to_prewhere",
 ];
 
 /// Emits `query` as SQL text for `target`. Unbound parameters print as `$n`.

@@ -1354,6 +1354,18 @@ fn function(f: &sp::Function) -> Result<Expr> {
         }
     };
 
+    let plain_call = params.is_empty()
+        && over.is_none()
+        && !distinct
+        && !star
+        && filter.is_none()
+        && order_by.is_empty()
+        && problems.is_empty();
+    if clickhouse && plain_call {
+        if let Some(operator) = clickhouse_operator(&name, &mut args) {
+            return Ok(operator);
+        }
+    }
     // A qualified name (`pg_catalog.now`) is never a catalogue name. In ClickHouse SQL only
     // the functions that mean exactly what the catalogue entry means resolve to it.
     let known = if clickhouse {
@@ -1415,14 +1427,59 @@ fn function(f: &sp::Function) -> Result<Expr> {
     }))
 }
 
+/// ClickHouse's functional spelling of an operator (`and(a, b, c)`, `equals(a, b)`,
+/// `not(a)`: the operators are these very functions) as the operator's IR; `None` for
+/// any other name or arity.
+fn clickhouse_operator(name: &str, args: &mut Vec<Expr>) -> Option<Expr> {
+    let op = match name {
+        "and" => BinaryOp::And,
+        "or" => BinaryOp::Or,
+        "equals" => BinaryOp::Eq,
+        "notEquals" => BinaryOp::NotEq,
+        "less" => BinaryOp::Lt,
+        "greater" => BinaryOp::Gt,
+        "lessOrEquals" => BinaryOp::LtEq,
+        "greaterOrEquals" => BinaryOp::GtEq,
+        "plus" => BinaryOp::Plus,
+        "minus" => BinaryOp::Minus,
+        "multiply" => BinaryOp::Multiply,
+        "not" | "negate" if args.len() == 1 => {
+            let op = if name == "not" {
+                UnaryOp::Not
+            } else {
+                UnaryOp::Minus
+            };
+            return Some(Expr::Unary {
+                op,
+                expr: Box::new(args.pop()?),
+            });
+        }
+        _ => return None,
+    };
+    let logical = matches!(op, BinaryOp::And | BinaryOp::Or);
+    if args.len() < 2 || (!logical && args.len() != 2) {
+        return None;
+    }
+    let mut operands = std::mem::take(args).into_iter();
+    let first = operands.next()?;
+    Some(operands.fold(first, |left, right| Expr::Binary {
+        left: Box::new(left),
+        op,
+        right: Box::new(right),
+    }))
+}
+
 /// ClickHouse functions whose names it reads in any case (`SUM`, `Date_Trunc`), and the
 /// spelling they are kept under (`REGEXP_REPLACE` is an alias of `replaceRegexpAll`).
 fn clickhouse_case_insensitive(name: &str) -> Option<&'static str> {
+    // ClickHouse registers these case-insensitively (checked in chdb: `IF`, `ROUND`,
+    // `IFNULL`, `DATEDIFF` work; `COUNTIF`, `MULTIIF`, `TOSTRING` do not).
     const NAMES: &[(&str, &str)] = &[
         ("sum", "sum"),
         ("avg", "avg"),
         ("min", "min"),
         ("max", "max"),
+        ("count", "count"),
         ("lower", "lower"),
         ("upper", "upper"),
         ("length", "length"),
@@ -1430,6 +1487,20 @@ fn clickhouse_case_insensitive(name: &str) -> Option<&'static str> {
         ("concat", "concat"),
         ("date_trunc", "date_trunc"),
         ("regexp_replace", "replaceRegexpAll"),
+        ("if", "if"),
+        ("round", "round"),
+        ("floor", "floor"),
+        ("ceil", "ceil"),
+        ("ceiling", "ceil"),
+        ("coalesce", "coalesce"),
+        ("ifnull", "ifNull"),
+        ("nullif", "nullIf"),
+        ("greatest", "greatest"),
+        ("least", "least"),
+        ("now", "now"),
+        ("today", "today"),
+        ("abs", "abs"),
+        ("position", "position"),
     ];
     NAMES
         .iter()

@@ -13,4 +13,5 @@ mod raw;
 mod routing;
 mod starrocks;
 mod support;
+mod typed;
 mod wire;
