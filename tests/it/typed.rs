@@ -21,10 +21,10 @@ async fn text_rows(sql: &str, params: &[&str]) -> Vec<Vec<Option<String>>> {
     rows.iter()
         .map(|row| {
             (0..row.len())
-                .map(|i| match row.columns()[i].type_() {
-                    &Type::INT8 => row.get::<_, Option<i64>>(i).map(|v| v.to_string()),
-                    &Type::FLOAT8 => row.get::<_, Option<f64>>(i).map(|v| v.to_string()),
-                    &Type::BOOL => row.get::<_, Option<bool>>(i).map(|v| v.to_string()),
+                .map(|i| match *row.columns()[i].type_() {
+                    Type::INT8 => row.get::<_, Option<i64>>(i).map(|v| v.to_string()),
+                    Type::FLOAT8 => row.get::<_, Option<f64>>(i).map(|v| v.to_string()),
+                    Type::BOOL => row.get::<_, Option<bool>>(i).map(|v| v.to_string()),
                     _ => row.get::<_, Option<String>>(i),
                 })
                 .collect()
