@@ -29,6 +29,7 @@ use crate::error::{Error, Result};
 use crate::metrics::Metrics;
 use crate::route::{Route, RoutingTable, Shadow, ShadowRoute, TableRoute};
 use crate::shadow::{self, Outcome};
+use crate::sql::raw::RawStatement;
 use crate::{emit, ir, sql};
 
 pub struct Engine {
@@ -72,6 +73,19 @@ pub struct Plan {
     pub route: Route,
     backend: BackendRef,
     routing: Arc<Routing>,
+    /// A ClickHouse statement the IR cannot carry, going to its ClickHouse backend as
+    /// written (`sql::raw`), and why; `query` is then a stand-in without parameters.
+    raw: Option<Arc<(RawStatement, String)>>,
+}
+
+impl Plan {
+    /// How many `$n` (or `{name:Type}`) parameters a Bind must supply.
+    pub fn parameter_count(&self) -> usize {
+        match &self.raw {
+            Some(raw) => raw.0.params.len(),
+            None => self.query.param_count(),
+        }
+    }
 }
 
 impl Engine {
@@ -160,25 +174,156 @@ impl Engine {
             route,
             backend,
             routing,
+            raw: None,
+        })
+    }
+
+    /// Plans one statement that is the client's whole query string `text` (if it is),
+    /// parsed in `flavor`. A ClickHouse statement that cannot be translated for the
+    /// ClickHouse backend holding its tables goes there as written (`plan_raw`).
+    pub fn plan_statement(
+        &self,
+        text: Option<&str>,
+        query: &sqlparser::ast::Query,
+        flavor: sql::Flavor,
+    ) -> Result<Plan> {
+        let planned = self.plan_as(query, flavor).and_then(|plan| {
+            if flavor == sql::Flavor::ClickHouse
+                && plan.backend.target() == emit::Target::ClickHouse
+            {
+                let context = plan.routing.emit_context(&plan.query, &plan.backend);
+                emit::emit_with(&plan.query, emit::Target::ClickHouse, &context)?;
+            }
+            Ok(plan)
+        });
+        match (planned, text) {
+            (Err(why), Some(text))
+                if flavor == sql::Flavor::ClickHouse && passes_as_written(&why) =>
+            {
+                self.plan_raw(text, why)
+            }
+            (planned, _) => planned,
+        }
+    }
+
+    /// Plans ClickHouse SQL `text` that switchyard cannot translate (`why`: it does not
+    /// parse, or the IR cannot carry it) to run on ClickHouse as written, when every
+    /// table it names is routed to one ClickHouse backend and none elsewhere (a name that
+    /// is a table on another backend refuses it: that table may have moved). Else `why`.
+    pub fn plan_raw(&self, text: &str, why: Error) -> Result<Plan> {
+        let Some(raw) = RawStatement::scan(text) else {
+            return Err(why);
+        };
+        let routing = self.current();
+        let mut tables: Vec<String> = Vec::new();
+        let mut holder: Option<&str> = None;
+        for name in &raw.names {
+            let Some(backend) = routing.routes.primary_of(name) else {
+                continue;
+            };
+            if holder.is_some_and(|h| h != backend) {
+                return Err(why);
+            }
+            holder = Some(backend);
+            if !tables.contains(name) {
+                tables.push(name.clone());
+            }
+        }
+        let Some(opened) = holder.and_then(|h| routing.backends.get(h)) else {
+            return Err(why);
+        };
+        if opened.backend.target() != emit::Target::ClickHouse {
+            return Err(why);
+        }
+        let backend = opened.backend.clone();
+        let mut route = routing.routes.route(&tables)?;
+        route.shadow = Shadow::Skip("sent to ClickHouse as written".into());
+        let query = ir::Query {
+            with: None,
+            body: ir::SetExpr::Unsupported("ClickHouse SQL sent as written".into()),
+            order_by: Vec::new(),
+            limit: None,
+            offset: None,
+            unsupported: Vec::new(),
+            clickhouse: ir::ClickHouseClauses::default(),
+            flavor: sql::Flavor::ClickHouse,
+            named_params: Vec::new(),
+        };
+        tracing::debug!(backend = backend.name(), %why, "sent to ClickHouse as written");
+        Ok(Plan {
+            query,
+            route,
+            backend,
+            routing,
+            raw: Some(Arc::new((raw, why.to_string()))),
         })
     }
 
     /// The result schema and parameter types, without running the query.
     pub async fn describe(&self, plan: &Plan) -> Result<Description> {
+        if let Some(raw) = &plan.raw {
+            // With each parameter at its type's default, ClickHouse can often describe the
+            // result; where a default is no valid value (an interval unit, a date in a
+            // String) the result is known only once bound: an empty schema says so.
+            let text = raw.0.with_defaults()?;
+            let parameter_types = vec![None; raw.0.params.len()];
+            return Ok(match plan.backend.describe(&text, 0).await {
+                Ok(description) => Description {
+                    parameter_types,
+                    ..description
+                },
+                Err(_) if !parameter_types.is_empty() => Description {
+                    schema: Arc::new(Schema::empty()),
+                    parameter_types,
+                },
+                Err(e) => return Err(e),
+            });
+        }
         let context = plan.routing.emit_context(&plan.query, &plan.backend);
         let text = emit::emit_with(&plan.query, plan.backend.target(), &context)?;
-        let mut description = plan
-            .backend
-            .describe(&text, plan.query.param_count())
-            .await?;
+        let parameter_count = plan.query.param_count();
+        let described = plan.backend.describe(&text, parameter_count).await;
+        let mut description = match described {
+            // A ClickHouse parameter where only a value will do (`LIMIT {n:UInt32}`):
+            // the result is known once bound (`describe_bound`).
+            Err(_) if parameter_count > 0 && plan.backend.target() == emit::Target::ClickHouse => {
+                return Ok(Description {
+                    schema: Arc::new(Schema::empty()),
+                    parameter_types: vec![None; parameter_count],
+                })
+            }
+            described => described?,
+        };
         description.schema = present(&plan.query, &description.schema);
         Ok(description)
+    }
+
+    /// The result schema of `plan` with `params` bound: for ClickHouse SQL whose result
+    /// may be known only then (`describe` gave an empty schema).
+    pub async fn describe_bound(&self, plan: &Plan, params: &[ir::Literal]) -> Result<SchemaRef> {
+        match &plan.raw {
+            Some(raw) => {
+                let text = raw.0.bind(params)?;
+                Ok(plan.backend.describe(&text, 0).await?.schema)
+            }
+            None => {
+                let text = self.emitted_sql(plan, params)?;
+                let schema = plan.backend.describe(&text, 0).await?.schema;
+                Ok(present(&plan.query, &schema))
+            }
+        }
     }
 
     /// What the client should be told about how the query was translated for its
     /// backend (clauses stripped because they change no result there, such as
     /// `SETTINGS` or `FORMAT` for a non-ClickHouse backend).
     pub fn notices(&self, plan: &Plan) -> Vec<String> {
+        if let Some(raw) = &plan.raw {
+            return vec![format!(
+                "sent to ClickHouse as written: switchyard cannot translate it ({})",
+                raw.1
+            )];
+        }
         let context = plan.routing.emit_context(&plan.query, &plan.backend);
         emit::emit_with_notices(&plan.query, plan.backend.target(), &context)
             .map(|emitted| emitted.notices)
@@ -187,6 +332,9 @@ impl Engine {
 
     /// The text sent to the backend once `params` are bound.
     pub fn emitted_sql(&self, plan: &Plan, params: &[ir::Literal]) -> Result<String> {
+        if let Some(raw) = &plan.raw {
+            return raw.0.bind(params);
+        }
         let bound = bind(&plan.query, params)?;
         let context = plan.routing.emit_context(&plan.query, &plan.backend);
         emit::emit_with(
@@ -198,7 +346,7 @@ impl Engine {
 
     pub async fn execute(&self, plan: &Plan, params: &[ir::Literal]) -> Result<ResultStream> {
         let routing = self.current();
-        let (route, backend) = if Arc::ptr_eq(&routing, &plan.routing) {
+        let (route, backend) = if Arc::ptr_eq(&routing, &plan.routing) || plan.raw.is_some() {
             (plan.route.clone(), plan.backend.clone())
         } else {
             // Prepared before a reload: the current routing decides.
@@ -206,8 +354,13 @@ impl Engine {
         };
         let bound = bind(&plan.query, params)?;
         let query = bound.as_ref().unwrap_or(&plan.query);
-        let context = routing.emit_context(query, &backend);
-        let text = emit::emit_with(query, backend.target(), &context)?;
+        let text = match &plan.raw {
+            Some(raw) => raw.0.bind(params)?,
+            None => {
+                let context = routing.emit_context(query, &backend);
+                emit::emit_with(query, backend.target(), &context)?
+            }
+        };
         tracing::debug!(backend = backend.name(), sql = %text, "execute");
         let started = Instant::now();
         self.metrics.query(backend.name());
@@ -473,6 +626,13 @@ fn describe_dedup(rule: &emit::DedupRule) -> String {
     }
 }
 
+/// Whether a refusal of ClickHouse SQL may be answered by sending it to ClickHouse as
+/// written: what switchyard cannot read or translate, never what ClickHouse would refuse
+/// too (a wrong parameter, a missing table).
+fn passes_as_written(why: &Error) -> bool {
+    matches!(why.sqlstate(), "0A000" | "42601" | "42883" | "42P01")
+}
+
 fn bind(query: &ir::Query, params: &[ir::Literal]) -> Result<Option<ir::Query>> {
     if params.is_empty() && query.param_count() == 0 {
         Ok(None)
@@ -576,7 +736,6 @@ impl Routing {
         })
     }
 
-    /// The route of `query` and its primary backend.
     /// The emit facts for `query` on `backend`: the configured dedup rules, and the
     /// schemas `backend` gives the tables the query reads (by name as written; a
     /// database-qualified name also finds the table by its last part).
@@ -585,6 +744,11 @@ impl Routing {
         let wanted = query.tables();
         if wanted.is_empty() {
             return context;
+        }
+        for name in &wanted {
+            if let Some(routed) = self.routes.routed_name(name) {
+                context.renames.insert(name.clone(), routed.to_owned());
+            }
         }
         let served = backend.tables();
         for name in wanted {
@@ -600,6 +764,7 @@ impl Routing {
         context
     }
 
+    /// The route of `query` and its primary backend.
     fn resolve(&self, query: &ir::Query) -> Result<(Route, BackendRef)> {
         let route = self.routes.route(&query.tables())?;
         let backend = self

@@ -93,6 +93,9 @@ pub struct EmitContext {
     /// Schemas of the tables the query reads, by name as written, from the backend that
     /// answers: what types the translation is exact by (`ir::types`).
     pub tables: HashMap<String, arrow::datatypes::SchemaRef>,
+    /// Table names as written → the name the backend knows the table by, where they
+    /// differ (`default.otel_logs` → `otel_logs`).
+    pub renames: HashMap<String, String>,
 }
 
 /// ClickHouse settings that change only how a query runs, never its result, so a target
@@ -689,7 +692,9 @@ impl Emitter<'_> {
                 final_modifier: true,
                 ..
             } if self.target != Target::ClickHouse => {
-                match self.context.dedup.get(&name.dotted()).cloned() {
+                let dotted = name.dotted();
+                let routed = self.context.renames.get(&dotted).unwrap_or(&dotted);
+                match self.context.dedup.get(routed).cloned() {
                     Some(DedupRule::OnWrite(_)) => self.table_factor(&TableRef::Table {
                         name: name.clone(),
                         alias: a.clone(),
@@ -748,7 +753,10 @@ impl Emitter<'_> {
                 final_modifier,
                 sample,
             } => ast::TableFactor::Table {
-                name: object_name(self.idents(&name.parts)),
+                name: object_name(match self.context.renames.get(&name.dotted()) {
+                    Some(routed) => vec![self.ident(routed)],
+                    None => self.idents(&name.parts),
+                }),
                 alias: alias(self, a),
                 args: None,
                 with_hints: Vec::new(),

@@ -309,7 +309,24 @@ fn aborted_error() -> Error {
 }
 
 impl Frontend {
-    /// Runs one statement, read in `flavor`; `status` is the transaction status it runs in.
+    /// Runs a planned query without parameters, telling the client what it should know.
+    async fn run_plan(
+        &self,
+        conn: &Connection,
+        plan: &crate::engine::Plan,
+        format: &Format,
+        cancel: &CancellationToken,
+    ) -> Result<Response> {
+        conn.notices
+            .lock()
+            .unwrap()
+            .extend(self.engine.notices(plan));
+        let result = self.engine.execute(plan, &[]).await?;
+        query_response(result, format, cancel.clone())
+    }
+
+    /// Runs one statement, read in `flavor`; `status` is the transaction status it runs in;
+    /// `text` is the statement as written, when it was the whole query string.
     #[allow(clippy::too_many_arguments)]
     async fn run_statement(
         &self,
@@ -320,19 +337,15 @@ impl Frontend {
         format: &Format,
         cancel: &CancellationToken,
         changed: &mut Vec<Changed>,
+        text: Option<&str>,
     ) -> Result<Response> {
         if status == TransactionStatus::Error && !hooks::ends_failed_transaction(statement) {
             return Err(aborted_error());
         }
         match statement {
             Statement::Query(query) => {
-                let plan = self.engine.plan_as(query, flavor)?;
-                conn.notices
-                    .lock()
-                    .unwrap()
-                    .extend(self.engine.notices(&plan));
-                let result = self.engine.execute(&plan, &[]).await?;
-                query_response(result, format, cancel.clone())
+                let plan = self.engine.plan_statement(text, query, flavor)?;
+                self.run_plan(conn, &plan, format, cancel).await
             }
             local if hooks::is_local(local) => {
                 let answer = {
@@ -434,6 +447,7 @@ impl Frontend {
                             &Format::UnifiedText,
                             &cancel,
                             &mut changed,
+                            None,
                         )
                         .await
                     }
@@ -565,14 +579,31 @@ impl SimpleQueryHandler for Frontend {
                 return Err(to_pg_error(&e));
             }
         }
-        let (statements, flavor) =
-            match sql::parse_with(query, dialect_setting(&connection(client))) {
-                Ok(parsed) => (parsed.statements, parsed.flavor),
-                Err(e) => {
-                    log_failure(query, &e);
-                    return Err(to_pg_error(&e));
-                }
-            };
+        let setting = dialect_setting(&connection(client));
+        let (statements, flavor) = match sql::parse_with(query, setting) {
+            Ok(parsed) => (parsed.statements, parsed.flavor),
+            // ClickHouse SQL switchyard cannot read may still be ClickHouse's to answer.
+            Err(why) if setting != sql::DialectSetting::Postgres => {
+                let conn = connection(client);
+                let cancel = conn.start_query();
+                let mut status = client.transaction_status();
+                let outcome = match self.engine.plan_raw(query, why) {
+                    Ok(_) if status == TransactionStatus::Error => Err(aborted_error()),
+                    Ok(plan) => {
+                        self.run_plan(&conn, &plan, &Format::UnifiedText, &cancel)
+                            .await
+                    }
+                    Err(e) => Err(e),
+                };
+                let mut responses = Vec::with_capacity(1);
+                record(&mut responses, &mut status, query, outcome);
+                return Ok(responses);
+            }
+            Err(e) => {
+                log_failure(query, &e);
+                return Err(to_pg_error(&e));
+            }
+        };
         if statements.is_empty() {
             return Ok(vec![Response::EmptyQuery]);
         }
@@ -581,6 +612,7 @@ impl SimpleQueryHandler for Frontend {
         let mut status = client.transaction_status();
         let mut responses = Vec::with_capacity(statements.len());
         let mut changed = Vec::new();
+        let whole = (statements.len() == 1).then_some(query);
         for statement in &statements {
             let outcome = self
                 .run_statement(
@@ -591,6 +623,7 @@ impl SimpleQueryHandler for Frontend {
                     &Format::UnifiedText,
                     &cancel,
                     &mut changed,
+                    whole,
                 )
                 .await;
             if !record(&mut responses, &mut status, query, outcome) {
@@ -720,7 +753,20 @@ impl StatementParser {
         types: &[Option<Type>],
         setting: sql::DialectSetting,
     ) -> Result<Option<Prepared>> {
-        let parsed = sql::parse_with(sql_text, setting)?;
+        let parsed = match sql::parse_with(sql_text, setting) {
+            Ok(parsed) => parsed,
+            Err(why) if setting != sql::DialectSetting::Postgres => {
+                // ClickHouse SQL switchyard cannot read may still be ClickHouse's to answer.
+                let plan = self.engine.plan_raw(sql_text, why)?;
+                let (plan, schema, parameter_types) = self.typed(plan, types).await?;
+                return Ok(Some(Prepared::Query {
+                    plan: Arc::new(plan),
+                    schema,
+                    parameter_types,
+                }));
+            }
+            Err(why) => return Err(why),
+        };
         let flavor = parsed.flavor;
         let mut statements = parsed.statements;
         if statements.len() > 1 {
@@ -740,7 +786,8 @@ impl StatementParser {
                     if self.catalog.claims(&query.to_string())? {
                         return Ok(Some(Prepared::Local(Arc::new(statement))));
                     }
-                    let (plan, _, parameter_types) = self.plan_typed(query, flavor, types).await?;
+                    let (plan, _, parameter_types) =
+                        self.plan_typed(None, query, flavor, types).await?;
                     return Ok(Some(Prepared::Cursor {
                         declare: Arc::new(statement),
                         plan: Arc::new(plan),
@@ -751,7 +798,9 @@ impl StatementParser {
             },
             _ => return Ok(Some(Prepared::Local(Arc::new(statement)))),
         };
-        let (plan, schema, parameter_types) = self.plan_typed(query, flavor, types).await?;
+        let (plan, schema, parameter_types) = self
+            .plan_typed(Some(sql_text), query, flavor, types)
+            .await?;
         Ok(Some(Prepared::Query {
             plan: Arc::new(plan),
             schema,
@@ -760,19 +809,26 @@ impl StatementParser {
     }
 
     /// A query's plan, result schema and `$n` types (see `parameter_types`).
+    /// `text` is the statement as the client wrote it, when that is all it sent.
     async fn plan_typed(
         &self,
+        text: Option<&str>,
         query: &sqlparser::ast::Query,
         flavor: sql::Flavor,
         types: &[Option<Type>],
     ) -> Result<(crate::engine::Plan, arrow::datatypes::SchemaRef, Vec<Type>)> {
-        let plan = self.engine.plan_as(query, flavor)?;
+        let plan = self.engine.plan_statement(text, query, flavor)?;
+        self.typed(plan, types).await
+    }
+
+    async fn typed(
+        &self,
+        plan: crate::engine::Plan,
+        types: &[Option<Type>],
+    ) -> Result<(crate::engine::Plan, arrow::datatypes::SchemaRef, Vec<Type>)> {
         let description = self.engine.describe(&plan).await?;
-        let parameter_types = parameter_types(
-            types,
-            plan.query.param_count(),
-            &description.parameter_types,
-        );
+        let parameter_types =
+            parameter_types(types, plan.parameter_count(), &description.parameter_types);
         Ok((plan, description.schema, parameter_types))
     }
 }
@@ -828,6 +884,24 @@ impl ExtendedQueryHandler for Frontend {
     {
         let format = &portal.result_column_format;
         let statement = &portal.statement.statement;
+        // A ClickHouse statement whose result is known only once bound.
+        if let Prepared::Query {
+            plan,
+            schema,
+            parameter_types,
+        } = statement
+        {
+            if schema.fields().is_empty() {
+                let described = match params::decode(portal, parameter_types) {
+                    Ok(values) => self.engine.describe_bound(plan, &values).await,
+                    Err(e) => Err(e),
+                };
+                return described
+                    .and_then(|schema| encode::pg_fields(&schema, format))
+                    .map(DescribePortalResponse::new)
+                    .map_err(|e| to_pg_error(&e));
+            }
+        }
         if let Prepared::Local(local) = statement {
             if let Statement::Fetch { name, .. } = local.as_ref() {
                 let schema = connection(client).cursors.lock().unwrap().schema(name);
@@ -902,6 +976,7 @@ impl ExtendedQueryHandler for Frontend {
                     format,
                     &cancel,
                     &mut changed,
+                    None,
                 )
                 .await
             }

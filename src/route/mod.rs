@@ -179,14 +179,30 @@ impl RoutingTable {
         })
     }
 
-    /// Exact name first; `public.t` falls back to `t`, as clients qualify with the
-    /// default schema.
+    /// Exact name first; a qualified `db.t` (`public.t` from Postgres clients,
+    /// `default.t` from ClickHouse ones) falls back to `t`.
     fn lookup(&self, table: &str) -> Option<&TableRoute> {
         self.tables.get(table).or_else(|| {
-            table
-                .strip_prefix("public.")
-                .and_then(|bare| self.tables.get(bare))
+            let (_, bare) = table.split_once('.')?;
+            self.tables.get(bare)
         })
+    }
+
+    /// The primary backend of `table` as a query writes it (qualified or not).
+    pub fn primary_of(&self, table: &str) -> Option<&str> {
+        self.lookup(table).map(|r| r.primary.as_str())
+    }
+
+    /// The routing table's own name for `table` as a query writes it (`default.t` →
+    /// `t`), when that differs; backends know their tables by these names.
+    pub fn routed_name(&self, table: &str) -> Option<&str> {
+        if self.tables.contains_key(table) {
+            return None;
+        }
+        let (_, bare) = table.split_once('.')?;
+        self.tables
+            .get_key_value(bare)
+            .map(|(name, _)| name.as_str())
     }
 }
 

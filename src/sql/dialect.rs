@@ -317,6 +317,38 @@ pub fn rewrite_tokens(tokens: Vec<TokenWithSpan>) -> Vec<TokenWithSpan> {
         if is_keyword(token(k), Keyword::LIMIT) {
             limit_by_edits(&tokens, &significant, k, &mut edits);
         }
+        // ClickHouse's join strictness (`t ANY LEFT JOIN u`), which sqlparser would read
+        // as the alias `any`, silently dropping "first match only". ALL is the default
+        // strictness: dropped. The others become a table hint that lowering names.
+        if let Some(strictness) = join_strictness(token(k)) {
+            let joins = [
+                Keyword::JOIN,
+                Keyword::LEFT,
+                Keyword::RIGHT,
+                Keyword::INNER,
+                Keyword::FULL,
+                Keyword::OUTER,
+            ];
+            let before_join = joins.iter().any(|kw| is_keyword(token(k + 1), *kw));
+            let after_table = k >= 1
+                && !is_keyword(token(k - 1), Keyword::AS)
+                && !is_keyword(token(k - 1), Keyword::FROM)
+                && !is_keyword(token(k - 1), Keyword::JOIN)
+                && !is_keyword(token(k - 1), Keyword::GLOBAL);
+            if before_join && after_table {
+                let i = significant[k];
+                let replacement = match strictness {
+                    "ALL" => Vec::new(),
+                    other => vec![
+                        Token::make_keyword("WITH"),
+                        Token::LParen,
+                        Token::make_word(&format!("{JOIN_STRICTNESS_MARKER}{other}"), None),
+                        Token::RParen,
+                    ],
+                };
+                edits.push((i, i, replacement));
+            }
+        }
     }
     if edits.is_empty() {
         return tokens;
@@ -339,6 +371,23 @@ pub fn rewrite_tokens(tokens: Vec<TokenWithSpan>) -> Vec<TokenWithSpan> {
     }
     out.extend_from_slice(&tokens[next..]);
     out
+}
+
+/// The prefix of the table hint standing for a join strictness other than ALL
+/// (`__switchyard_join_ANY`); see `rewrite_tokens`.
+pub const JOIN_STRICTNESS_MARKER: &str = "__switchyard_join_";
+
+/// ClickHouse's join strictness keywords, as an unquoted word.
+fn join_strictness(token: Option<&Token>) -> Option<&'static str> {
+    let Some(Token::Word(w)) = token else {
+        return None;
+    };
+    if w.quote_style.is_some() {
+        return None;
+    }
+    ["ALL", "ANY", "SEMI", "ANTI", "ASOF"]
+        .into_iter()
+        .find(|s| w.value.eq_ignore_ascii_case(s))
 }
 
 fn is_keyword(token: Option<&Token>, keyword: Keyword) -> bool {

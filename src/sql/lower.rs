@@ -90,6 +90,8 @@ pub const SCALAR_ALIAS_MARKER: &str = "__switchyard_scalar_alias";
 /// table alias (`FROM t AS v FINAL` → `FROM t AS v WITH (__switchyard_final)`).
 pub const FINAL_MARKER: &str = "__switchyard_final";
 
+use super::dialect::JOIN_STRICTNESS_MARKER;
+
 /// Names of constructs found in one query level that the IR cannot represent.
 type Unsupported = Vec<String>;
 
@@ -595,7 +597,16 @@ fn table_factor(t: &sp::TableFactor, unsupported: &mut Unsupported) -> Result<Ta
             };
             let marked_final = matches!(with_hints.as_slice(),
                 [sp::Expr::Identifier(i)] if i.value == FINAL_MARKER && i.quote_style.is_none());
-            let extras = (!with_hints.is_empty() && !marked_final)
+            let strictness = with_hints.iter().find_map(|h| match h {
+                sp::Expr::Identifier(i) if i.quote_style.is_none() => {
+                    i.value.strip_prefix(JOIN_STRICTNESS_MARKER)
+                }
+                _ => None,
+            });
+            if let Some(strictness) = strictness {
+                unsupported.push(format!("{strictness} JOIN (ClickHouse's join strictness)"));
+            }
+            let extras = (!with_hints.is_empty() && !marked_final && strictness.is_none())
                 || version.is_some()
                 || *with_ordinality
                 || !partitions.is_empty()

@@ -3,6 +3,7 @@
 
 pub mod dialect;
 mod lower;
+pub mod raw;
 
 use sqlparser::ast::Statement;
 use sqlparser::dialect::{Dialect, PostgreSqlDialect};

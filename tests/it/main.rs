@@ -6,6 +6,7 @@
 mod catalog;
 mod clickhouse;
 mod clients;
+mod corpus;
 mod differential;
 mod migrate;
 mod psql;
