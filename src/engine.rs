@@ -280,8 +280,19 @@ impl Engine {
             });
         }
         let context = plan.routing.emit_context(&plan.query, &plan.backend);
-        let text = emit::emit_with(&plan.query, plan.backend.target(), &context)?;
         let parameter_count = plan.query.param_count();
+        let text = match emit::emit_with(&plan.query, plan.backend.target(), &context) {
+            Ok(text) => text,
+            // What a parameter's value decides (`toStartOfInterval(t, toInterval(1,
+            // {unit:String}))`) translates once bound: the result is known then.
+            Err(Error::Unsupported { .. }) if parameter_count > 0 => {
+                return Ok(Description {
+                    schema: Arc::new(Schema::empty()),
+                    parameter_types: vec![None; parameter_count],
+                })
+            }
+            Err(e) => return Err(e),
+        };
         let described = plan.backend.describe(&text, parameter_count).await;
         let mut description = match described {
             // A ClickHouse parameter where only a value will do (`LIMIT {n:UInt32}`):

@@ -860,7 +860,7 @@ fn df_start_of_interval(e: &mut Emitter, call: &FunctionCall) -> ast::Expr {
             value,
             ty: crate::ir::DataType::Interval,
         })) => value.clone(),
-        _ => return e.reject("toStartOfInterval with a non-literal interval"),
+        _ => return e.reject("toStartOfInterval with an interval that is not a constant"),
     };
     let Some((n, unit)) = interval
         .split_once(' ')
@@ -1000,25 +1000,29 @@ fn to_float64_or_null(e: &mut Emitter, call: &FunctionCall) -> ast::Expr {
 
 // Strings.
 
-/// `empty(s)` for strings (arrays fail to plan rather than answer wrongly).
+/// `empty(x)` / `notEmpty(x)` on DataFusion: no bytes in a string, no elements in an
+/// array or map (an untyped array fails to plan rather than answer wrongly).
 fn empty(e: &mut Emitter, call: &FunctionCall) -> ast::Expr {
-    match scalar_args(e, call) {
-        Some([s]) => binary(
-            function("octet_length", vec![s]),
-            ast::BinaryOperator::Eq,
-            zero(),
-        ),
-        None => or_null(None),
-    }
+    size_compared(e, call, ast::BinaryOperator::Eq)
 }
 
 fn not_empty(e: &mut Emitter, call: &FunctionCall) -> ast::Expr {
+    size_compared(e, call, ast::BinaryOperator::Gt)
+}
+
+fn size_compared(e: &mut Emitter, call: &FunctionCall, op: ast::BinaryOperator) -> ast::Expr {
+    let container = call
+        .args
+        .first()
+        .and_then(|a| e.type_of(a))
+        .is_some_and(|t| t.is_array() || t.is_map());
+    let size = if container {
+        "cardinality"
+    } else {
+        "octet_length"
+    };
     match scalar_args(e, call) {
-        Some([s]) => binary(
-            function("octet_length", vec![s]),
-            ast::BinaryOperator::Gt,
-            zero(),
-        ),
+        Some([x]) => binary(function(size, vec![x]), op, zero()),
         None => or_null(None),
     }
 }
@@ -1031,8 +1035,19 @@ fn rename<const N: usize>(e: &mut Emitter, call: &FunctionCall, name: &str) -> a
 }
 
 /// ClickHouse's `length` of a string counts bytes.
+/// ClickHouse's `length` on DataFusion: bytes of a string, elements of an array or map.
 fn octet_length(e: &mut Emitter, call: &FunctionCall) -> ast::Expr {
-    rename::<1>(e, call, "octet_length")
+    let container = call
+        .args
+        .first()
+        .and_then(|a| e.type_of(a))
+        .is_some_and(|t| t.is_array() || t.is_map());
+    let name = if container {
+        "cardinality"
+    } else {
+        "octet_length"
+    };
+    rename::<1>(e, call, name)
 }
 
 fn char_length(e: &mut Emitter, call: &FunctionCall) -> ast::Expr {
@@ -1089,7 +1104,7 @@ fn sr_start_of_interval(e: &mut Emitter, call: &FunctionCall) -> ast::Expr {
             value,
             ty: crate::ir::DataType::Interval,
         })) => value.clone(),
-        _ => return e.reject("toStartOfInterval with a non-literal interval"),
+        _ => return e.reject("toStartOfInterval with an interval that is not a constant"),
     };
     let Some((n, unit)) = interval
         .split_once(' ')

@@ -7,6 +7,7 @@
 //! explicit `Unsupported` marker so that `emit` can report every one of them in one error.
 
 mod display;
+pub mod fold;
 pub mod functions;
 mod names;
 mod params;
@@ -537,6 +538,7 @@ impl Query {
                 }
             }
         });
+        fold::intervals(&mut bound);
         // `x IN {list:Array(T)}` means membership in the array, on every backend.
         visit::for_each_expr_mut(&mut bound, &mut |e| {
             if let Expr::InList { list, .. } = e {

@@ -44,6 +44,7 @@ pub fn lower_query_as(query: &sp::Query, flavor: Flavor) -> Result<Query> {
             ));
         }
         q.named_params = named;
+        crate::ir::fold::intervals(&mut q);
         Ok(q)
     });
     CONTEXT.with(|c| *c.borrow_mut() = previous);
@@ -1189,6 +1190,27 @@ fn lower_interval(interval: &sp::Interval) -> Result<Expr> {
     let text = match expr(&interval.value)? {
         Expr::Literal(Literal::String(s) | Literal::Numeric(s)) => s,
         Expr::Literal(Literal::Int(i)) => i.to_string(),
+        // ClickHouse's `INTERVAL {n:UInt32} MINUTE` is `toInterval(n, 'minute')`, an
+        // interval literal once `n` is bound (`ir::fold`).
+        value if flavor() == Flavor::ClickHouse && !qualified => {
+            let unit = interval
+                .leading_field
+                .as_ref()
+                .map(|f| f.to_string().to_ascii_lowercase());
+            match unit.as_deref().map(|u| u.strip_suffix('s').unwrap_or(u)) {
+                Some(unit) if INTERVAL_UNITS.contains(&unit) => {
+                    return Ok(clickhouse_call(
+                        "toInterval",
+                        vec![value, Expr::Literal(Literal::String(unit.to_owned()))],
+                    ))
+                }
+                _ => {
+                    return Ok(Expr::Unsupported(
+                        "INTERVAL with a non-literal value".into(),
+                    ))
+                }
+            }
+        }
         _ => {
             return Ok(Expr::Unsupported(
                 "INTERVAL with a non-literal value".into(),
