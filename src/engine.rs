@@ -52,6 +52,8 @@ struct Routing {
     shadow_permits: Arc<Semaphore>,
     shadow_concurrency: usize,
     shadow_max_rows: usize,
+    /// The config's session-flavour defaults (`Config::session_dialect`).
+    dialects: Config,
 }
 
 /// An open backend and what it was opened with: the next generation reuses it when
@@ -151,6 +153,15 @@ impl Engine {
 
     pub fn metrics(&self) -> &Metrics {
         &self.metrics
+    }
+
+    /// The SQL flavour (`switchyard.dialect`) a session of `user` on `database` starts
+    /// in, as configured.
+    pub fn session_dialect(&self, user: Option<&str>, database: Option<&str>) -> String {
+        self.current()
+            .dialects
+            .session_dialect(user, database)
+            .to_owned()
     }
 
     /// Shadow queries running or being compared now.
@@ -741,6 +752,11 @@ impl Routing {
             backends,
             routes,
             dedup_facts: emit_context,
+            dialects: Config {
+                dialect: config.dialect.clone(),
+                dialects: config.dialects.clone(),
+                ..Config::default()
+            },
             shadow_permits: Arc::new(Semaphore::new(config.shadow_concurrency)),
             shadow_concurrency: config.shadow_concurrency,
             shadow_max_rows: config.shadow_max_rows,

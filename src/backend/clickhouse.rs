@@ -257,9 +257,11 @@ impl ClickHouseBackend {
         )
         .await
         .map_err(|e| self.rename(e))?;
+        // EPHEMERAL columns exist only for INSERTs: no SELECT can read them.
         let columns = fetch_text(
             &client,
-            "SELECT table, name, type FROM system.columns WHERE database = currentDatabase()",
+            "SELECT table, name, type FROM system.columns \
+             WHERE database = currentDatabase() AND default_kind != 'EPHEMERAL'",
         )
         .await
         .map_err(|e| self.rename(e))?;

@@ -43,10 +43,41 @@ pub struct Config {
     /// Most rows per side a shadow comparison holds; larger results count as too_large.
     #[serde(default = "default_shadow_max_rows")]
     pub shadow_max_rows: usize,
+    /// The SQL flavour a session starts in (`switchyard.dialect`): `auto` (each
+    /// statement's markers decide; unmarked statements are Postgres), `clickhouse` or
+    /// `postgres`.
+    #[serde(default)]
+    pub dialect: Option<String>,
+    /// The starting flavour for sessions on a database name, or of a user: the first
+    /// that names the session's database, then its user, wins over `dialect`.
+    #[serde(default)]
+    pub dialects: DialectDefaults,
     #[serde(default)]
     pub backends: BTreeMap<String, BackendConfig>,
     #[serde(default)]
     pub tables: BTreeMap<String, TableConfig>,
+}
+
+/// `[dialects] databases = { clickhouse = "clickhouse" }, users = { grafana = "clickhouse" }`.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DialectDefaults {
+    #[serde(default)]
+    pub databases: BTreeMap<String, String>,
+    #[serde(default)]
+    pub users: BTreeMap<String, String>,
+}
+
+impl Config {
+    /// The `switchyard.dialect` a session of `user` on `database` starts with.
+    pub fn session_dialect(&self, user: Option<&str>, database: Option<&str>) -> &str {
+        let by_database = database.and_then(|d| self.dialects.databases.get(d));
+        let by_user = user.and_then(|u| self.dialects.users.get(u));
+        by_database
+            .or(by_user)
+            .or(self.dialect.as_ref())
+            .map_or("auto", String::as_str)
+    }
 }
 
 /// One named backend. The `kind` tag selects the engine.
@@ -212,6 +243,8 @@ impl Default for Config {
             metrics_listen: None,
             shadow_concurrency: default_shadow_concurrency(),
             shadow_max_rows: default_shadow_max_rows(),
+            dialect: None,
+            dialects: DialectDefaults::default(),
             backends: BTreeMap::new(),
             tables: BTreeMap::new(),
         }
@@ -252,6 +285,14 @@ impl Config {
         self.backends
             .entry(LOCAL_BACKEND.to_owned())
             .or_insert(BackendConfig::Delta {});
+        let dialects = self.dialect.iter().chain(self.dialects.databases.values());
+        for value in dialects.chain(self.dialects.users.values()) {
+            if crate::sql::DialectSetting::from_setting(value).is_none() {
+                return Err(Error::Config(format!(
+                    "dialect {value:?}: must be auto, clickhouse or postgres"
+                )));
+            }
+        }
         if self.shadow_concurrency == 0 || self.shadow_max_rows == 0 {
             return Err(Error::Config(
                 "shadow_concurrency and shadow_max_rows must be at least 1".into(),

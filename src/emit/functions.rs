@@ -89,10 +89,7 @@ const HANDLERS: &[(&str, Handler)] = &[
     ("df_match", df_match),
     ("df_median", df_median),
     ("df_now64", df_now64),
-    (
-        "df_parse_date_time_best_effort",
-        df_parse_date_time_best_effort,
-    ),
+    ("df_parse_time", df_parse_time),
     ("df_position", df_position),
     ("df_position_case_insensitive", df_position_case_insensitive),
     ("df_position_utf8", df_position_utf8),
@@ -778,20 +775,27 @@ fn sr_quantile(e: &mut Emitter, call: &FunctionCall) -> ast::Expr {
 
 /// `groupArray(x)` skips NULLs.
 fn df_group_array(e: &mut Emitter, call: &FunctionCall) -> ast::Expr {
+    df_array_agg(e, call, call.distinct)
+}
+
+/// `array_agg` of the non-NULL values, `[]` (not NULL) over none, as ClickHouse's
+/// `groupArray` / `groupUniqArray` give.
+fn df_array_agg(e: &mut Emitter, call: &FunctionCall, distinct: bool) -> ast::Expr {
     let Some((args, filter)) = aggregate_args(e, call, 1) else {
         return or_null(None);
     };
     let not_null = ast::Expr::Nested(Box::new(ast::Expr::IsNotNull(Box::new(operand(
         args[0].clone(),
     )))));
-    aggregate(
+    let agg = aggregate(
         e,
         "array_agg",
         args,
-        false,
+        distinct,
         Vec::new(),
         and(Some(not_null), filter),
-    )
+    );
+    coalesce(agg, function("make_array", Vec::new()))
 }
 
 // Time. ClickHouse DateTime values are UTC instants here (the session time zone is UTC).
@@ -1446,30 +1450,22 @@ fn df_to_date_time64(e: &mut Emitter, call: &FunctionCall) -> ast::Expr {
     }
 }
 
-/// `parseDateTimeBestEffort('literal')` for the unambiguous ISO subset only.
-fn parse_best_effort(e: &mut Emitter, call: &FunctionCall, df: bool) -> ast::Expr {
+/// `parseDateTimeBestEffort('literal')` for the unambiguous ISO subset only (StarRocks).
+fn sr_parse_best_effort(e: &mut Emitter, call: &FunctionCall) -> ast::Expr {
     let Some(call) = utc_only(e, call, 1) else {
         return or_null(None);
     };
     match literal_string(call.args.first()).and_then(plain_date_time) {
         Some(text) if call.args.len() == 1 => {
             let value = string(e, &text);
-            if df {
-                function("to_timestamp_seconds", vec![value])
-            } else {
-                cast(e, value, &crate::ir::DataType::Timestamp)
-            }
+            cast(e, value, &crate::ir::DataType::Timestamp)
         }
         _ => e.reject("parseDateTimeBestEffort of anything but a literal 'YYYY-MM-DD[ hh:mm:ss]'"),
     }
 }
 
-fn df_parse_date_time_best_effort(e: &mut Emitter, call: &FunctionCall) -> ast::Expr {
-    parse_best_effort(e, call, true)
-}
-
 fn sr_parse_date_time_best_effort(e: &mut Emitter, call: &FunctionCall) -> ast::Expr {
-    parse_best_effort(e, call, false)
+    sr_parse_best_effort(e, call)
 }
 
 /// `toUnixTimestamp(t)`: whole seconds, truncated.
@@ -2118,20 +2114,7 @@ fn any_last_if(e: &mut Emitter, call: &FunctionCall) -> ast::Expr {
 
 /// `groupUniqArray(x)`: the distinct non-NULL values, in no particular order.
 fn df_group_uniq_array(e: &mut Emitter, call: &FunctionCall) -> ast::Expr {
-    let Some((args, filter)) = aggregate_args(e, call, 1) else {
-        return or_null(None);
-    };
-    let not_null = ast::Expr::Nested(Box::new(ast::Expr::IsNotNull(Box::new(operand(
-        args[0].clone(),
-    )))));
-    aggregate(
-        e,
-        "array_agg",
-        args,
-        true,
-        Vec::new(),
-        and(Some(not_null), filter),
-    )
+    df_array_agg(e, call, true)
 }
 
 /// `quantileExact(level)(x)`: ClickHouse sorts the non-NULL values and picks the one at
@@ -2299,6 +2282,19 @@ fn df_lower_ascii(e: &mut Emitter, call: &FunctionCall) -> ast::Expr {
 fn df_json(e: &mut Emitter, call: &FunctionCall) -> ast::Expr {
     let name = call.func.name();
     match crate::udf::json::FUNCTIONS
+        .iter()
+        .find(|(clickhouse, _)| *clickhouse == name)
+    {
+        Some((_, udf)) => variadic(e, call, udf),
+        None => e.reject(format!("function {name}")),
+    }
+}
+
+/// ClickHouse's best-effort date-time parsing and `fromUnixTimestamp64*` run as our
+/// DataFusion UDFs (src/udf/parse_time.rs), a port of ClickHouse's own parser.
+fn df_parse_time(e: &mut Emitter, call: &FunctionCall) -> ast::Expr {
+    let name = call.func.name();
+    match crate::udf::parse_time::FUNCTIONS
         .iter()
         .find(|(clickhouse, _)| *clickhouse == name)
     {

@@ -971,7 +971,9 @@ impl Emitter<'_> {
     fn expr(&mut self, e: &Expr) -> ast::Expr {
         match e {
             Expr::Column(c) => {
-                if c.qualifier.is_empty() {
+                if let Some(dotted) = self.typer.dotted_column(&c.qualifier, &c.name) {
+                    ast::Expr::Identifier(self.ident(&dotted))
+                } else if c.qualifier.is_empty() {
                     ast::Expr::Identifier(self.ident(&c.name))
                 } else {
                     let mut parts = self.idents(&c.qualifier);
@@ -1061,6 +1063,19 @@ impl Emitter<'_> {
                     null_treatment: None,
                     over: None,
                 })
+            }
+            // ClickHouse subtracts instants as a number of seconds (Int32 for DateTime,
+            // Decimal for DateTime64, days for Date); the other engines give an interval.
+            Expr::Binary {
+                left,
+                op: BinaryOp::Minus,
+                right,
+            } if self.flavor == Flavor::ClickHouse
+                && !self.passes_through()
+                && self.type_of(left).is_some_and(|t| t.is_temporal())
+                && self.type_of(right).is_some_and(|t| t.is_temporal()) =>
+            {
+                self.reject("DateTime - DateTime (ClickHouse gives a number of seconds)")
             }
             // Postgres divides integers as integers; ClickHouse and StarRocks never do, and
             // the operand types are unknown here.

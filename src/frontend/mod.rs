@@ -217,7 +217,16 @@ impl StartupHandler for Frontend {
             *conn.departed.lock().unwrap() = gone;
         }
         let params: BTreeMap<String, String> = startup.parameters.clone().into_iter().collect();
-        conn.session.lock().unwrap().apply_startup(&params);
+        {
+            let dialect = self.engine.session_dialect(
+                params.get("user").map(String::as_str),
+                params.get("database").map(String::as_str),
+            );
+            let mut session = conn.session.lock().unwrap();
+            // Validated with the config; the startup packet may still override it.
+            let _ = session.set("switchyard.dialect", &dialect);
+            session.apply_startup(&params);
+        }
         self.cancels.connections.lock().unwrap().insert(
             pid,
             CancelKey {

@@ -76,8 +76,12 @@ impl Type {
         ) || matches!(&self.data_type, Arrow::Dictionary(_, v) if v.is_string())
     }
 
+    /// A date or an instant (not an interval or a duration).
     pub fn is_temporal(&self) -> bool {
-        self.data_type.is_temporal()
+        matches!(
+            self.data_type,
+            Arrow::Date32 | Arrow::Date64 | Arrow::Timestamp(..)
+        )
     }
 
     /// The value type of a map, the element type of an array.
@@ -368,6 +372,21 @@ impl<'a> Typer<'a> {
         }
     }
 
+    /// ClickHouse's `Events.Timestamp` when it names one column called that (a Nested
+    /// column's part) rather than column `Timestamp` of a table `Events`: the dotted name.
+    pub fn dotted_column(&self, qualifier: &[String], name: &str) -> Option<String> {
+        if qualifier.is_empty() || self.flavor != Flavor::ClickHouse {
+            return None;
+        }
+        let dotted = format!("{}.{name}", qualifier.join("."));
+        let scope = self.scopes.last()?;
+        let is_table = scope
+            .iter()
+            .any(|v| v.qualifier.as_deref() == qualifier.last().map(String::as_str));
+        let is_column = scope.iter().any(|v| v.name == dotted);
+        (is_column && !is_table).then_some(dotted)
+    }
+
     /// The column `qualifier.name` (or `name`) in the innermost scope that has it.
     fn column(&self, qualifier: &[String], name: &str) -> Option<Type> {
         let qualifier = qualifier.last();
@@ -391,7 +410,10 @@ impl<'a> Typer<'a> {
         let clickhouse = self.flavor == Flavor::ClickHouse;
         let boolean = |nullable: bool| Some(Type::new(Arrow::Boolean, nullable));
         match e {
-            Expr::Column(c) => self.column(&c.qualifier, &c.name),
+            Expr::Column(c) => match self.dotted_column(&c.qualifier, &c.name) {
+                Some(dotted) => self.column(&[], &dotted),
+                None => self.column(&c.qualifier, &c.name),
+            },
             Expr::Literal(literal) => Some(literal_type(literal, self.flavor)),
             Expr::Param(n) => self.params.get(n - 1).cloned().flatten(),
             Expr::Unary {

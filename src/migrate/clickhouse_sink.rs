@@ -16,6 +16,7 @@ use arrow::array::{Array, AsArray, RecordBatch};
 use arrow::datatypes::*;
 use clickhouse::Client;
 
+use super::backquote;
 use crate::config::ClickHouseConfig;
 use crate::error::{Error, Result};
 use crate::frontend::encode::push_json_string;
@@ -151,10 +152,6 @@ impl ClickHouseSink {
         self.execute(&body).await?;
         Ok(bytes)
     }
-}
-
-fn backquote(name: &str) -> String {
-    format!("`{}`", name.replace('\\', "\\\\").replace('`', "\\`"))
 }
 
 fn literal(text: &str) -> String {

@@ -13,6 +13,10 @@
 //! continues from there. Assumption (stated in the output): the source is append-only
 //! — rows inside an already-copied window do not change. A table without a time column
 //! is copied as one window (version 0 = complete). One copy per table at a time.
+//!
+//! Columns are read by name (MATERIALIZED and ALIAS ones too, so the copy holds what
+//! queries read); ClickHouse aggregate-function states, which no output format carries,
+//! are left out with a warning (`super::readable_columns`).
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -229,6 +233,17 @@ pub fn delta_schema(source: &SchemaRef) -> Result<SchemaRef> {
 /// A source batch in the Delta schema. Casts fail on overflow rather than wrap, and
 /// nanosecond timestamps must hold whole microseconds (Delta cannot store the rest).
 pub fn to_delta_batch(batch: &RecordBatch, schema: &SchemaRef) -> Result<RecordBatch> {
+    // Columns pair by position: a source answering other columns than the schema's
+    // must fail here, not land values under another column's name.
+    let names =
+        |s: &Schema| -> Vec<String> { s.fields().iter().map(|f| f.name().clone()).collect() };
+    if names(batch.schema_ref()) != names(schema) {
+        return Err(Error::internal(format!(
+            "the source answered columns {:?} where the copy expects {:?}",
+            names(batch.schema_ref()),
+            names(schema)
+        )));
+    }
     let options = CastOptions {
         safe: false,
         ..Default::default()
@@ -386,6 +401,13 @@ pub async fn run(mut config: Config, request: CopyRequest) -> Result<CopySummary
             }
         }
         Some(clickhouse) => {
+            // Leaving a state column out would leave the destination's states empty.
+            if let Some((column, why)) = source.skipped.first().or(destination.skipped.first()) {
+                return Err(Error::unsupported(
+                    format!("copying column {column} into ClickHouse: {why}"),
+                    "switchyard copy",
+                ));
+            }
             if let Some(BackendConfig::Clickhouse(from)) = config.backends.get(&request.from) {
                 let place = |c: &crate::config::ClickHouseConfig| {
                     (c.url.trim_end_matches('/').to_owned(), c.database.clone())
@@ -429,6 +451,14 @@ pub async fn run(mut config: Config, request: CopyRequest) -> Result<CopySummary
         "copy {} from {} to {} ({location}); progress id {app}",
         request.table, request.from, request.to
     );
+    for (column, why) in &source.skipped {
+        println!("warning: column {column} is not copied: {why}");
+    }
+    let columns: Vec<&str> = source_schema
+        .fields()
+        .iter()
+        .map(|f| f.name().as_str())
+        .collect();
     let Some(column) = time else {
         println!(
             "{} has no timestamp or date column: copying it as one window (one commit)",
@@ -448,7 +478,7 @@ pub async fn run(mut config: Config, request: CopyRequest) -> Result<CopySummary
         let total = count(&source.backend, &selection, whole, false, target).await?;
         sink.prepare(&app, progress, &selection, whole, false)
             .await?;
-        let mut copier = Copier::new(&request, total);
+        let mut copier = Copier::new(&request, total, &columns);
         copier
             .window(
                 &source.backend,
@@ -561,7 +591,7 @@ pub async fn run(mut config: Config, request: CopyRequest) -> Result<CopySummary
         dates,
     )
     .await?;
-    let mut copier = Copier::new(&request, total);
+    let mut copier = Copier::new(&request, total, &columns);
     let mut at = start;
     while at < stop {
         let (from, to) = window_at(at, stop, granularity);
@@ -635,7 +665,9 @@ async fn count_and_bounds(
 }
 
 /// Streams windows into the Delta table and keeps the progress display.
-struct Copier {
+struct Copier<'a> {
+    /// The source columns read, by name, in the destination's order.
+    columns: &'a [&'a str],
     batch_rows: usize,
     max_rows_per_second: Option<u64>,
     bar: ProgressBar,
@@ -643,8 +675,8 @@ struct Copier {
     summary: CopySummary,
 }
 
-impl Copier {
-    fn new(request: &CopyRequest, total: u64) -> Copier {
+impl<'a> Copier<'a> {
+    fn new(request: &CopyRequest, total: u64, columns: &'a [&'a str]) -> Copier<'a> {
         let bar = ProgressBar::with_draw_target(Some(total), ProgressDrawTarget::stderr());
         bar.set_style(
             ProgressStyle::with_template(
@@ -653,6 +685,7 @@ impl Copier {
             .expect("progress template"),
         );
         Copier {
+            columns,
             batch_rows: request.batch_rows,
             max_rows_per_second: request.max_rows_per_second,
             bar,
@@ -673,7 +706,9 @@ impl Copier {
         app: &str,
         version: i64,
     ) -> Result<u64> {
-        let sql = selection.sql("*", range, dates, source.target())?;
+        // By name, never `*`: ClickHouse's `*` leaves out MATERIALIZED and ALIAS
+        // columns, which the schema lists, and every later column would shift.
+        let sql = selection.select_columns(self.columns, range, dates, source.target())?;
         let mut result = source.execute(&sql).await?;
         sink.begin(app, version)?;
         let mut rows = 0u64;

@@ -3,11 +3,11 @@
 //! checksums computed by switchyard on both sides, see `verify`).
 //!
 //! Owns what both share: opening just the two backends a command names (a Delta
-//! destination may not exist yet, so `Engine::start` is not used), resolving a Delta
-//! table's location, choosing the time column, building each side's range query in
-//! switchyard's input language and translating it with the regular emitter (so a
-//! `--where` means the same on every backend), and reading time values as
-//! microseconds since the epoch.
+//! destination may not exist yet, so `Engine::start` is not used), which of a ClickHouse
+//! table's columns can be read at all, resolving a Delta table's location, choosing the
+//! time column, building each side's range query in switchyard's input language and
+//! translating it with the regular emitter (so a `--where` means the same on every
+//! backend), and reading time values as microseconds since the epoch.
 
 pub mod clickhouse_sink;
 pub mod copy;
@@ -21,7 +21,8 @@ use arrow::array::{Array, ArrayRef, AsArray};
 use arrow::datatypes::{DataType, SchemaRef, TimeUnit};
 use futures::StreamExt;
 
-use crate::backend::clickhouse::ClickHouseBackend;
+use crate::backend::clickhouse::types::ChType;
+use crate::backend::clickhouse::{ClickHouseBackend, ClickHouseTable};
 use crate::backend::starrocks::StarRocksBackend;
 use crate::backend::{BackendRef, DeltaBackend};
 use crate::config::{BackendConfig, Config};
@@ -48,6 +49,9 @@ pub struct Side {
     pub sorting_key: Vec<String>,
     /// Where the table lives when this side is Delta.
     pub location: Option<String>,
+    /// Columns of the table left out of `schema` because their values cannot be read,
+    /// with why (ClickHouse aggregate-function states).
+    pub skipped: Vec<(String, String)>,
 }
 
 /// `--location BACKEND=PATH` pairs: the table's Delta location on that backend.
@@ -124,6 +128,7 @@ pub async fn open_side(
                     schema: None,
                     sorting_key: Vec::new(),
                     location: Some(location),
+                    skipped: Vec::new(),
                 });
             }
             let backend = DeltaBackend::open(name, &[(table.to_owned(), location.clone())]).await?;
@@ -133,16 +138,19 @@ pub async fn open_side(
                 schema,
                 sorting_key: Vec::new(),
                 location: Some(location),
+                skipped: Vec::new(),
             })
         }
         BackendConfig::Clickhouse(clickhouse) => {
             let backend = ClickHouseBackend::open(name, clickhouse).await?;
             let described = backend.table(table).ok_or_else(no_table)?;
+            let (schema, skipped) = readable_columns(&described);
             Ok(Side {
-                schema: Some(described.schema.clone()),
+                schema: Some(schema),
                 sorting_key: described.sorting_key.clone(),
                 backend: Arc::new(backend),
                 location: None,
+                skipped,
             })
         }
         BackendConfig::Starrocks(starrocks) => {
@@ -153,8 +161,56 @@ pub async fn open_side(
                 schema: Some(schema),
                 sorting_key: Vec::new(),
                 location: None,
+                skipped: Vec::new(),
             })
         }
+    }
+}
+
+/// A ClickHouse table's columns whose values can be read, and the others with why.
+///
+/// AggregateFunction columns hold partial aggregation states. ClickHouse's ArrowStream
+/// output writes each state's memory address (8 bytes that change from query to query),
+/// not its serialisation, so there are no exact bytes to copy or compare; and a state
+/// means nothing outside ClickHouse (`uniqMerge` has no counterpart elsewhere). They are
+/// left out, loudly. MATERIALIZED and ALIAS columns stay: named in a SELECT, ClickHouse
+/// computes them. (EPHEMERAL columns cannot be read and are not in the catalog.)
+pub fn readable_columns(table: &ClickHouseTable) -> (SchemaRef, Vec<(String, String)>) {
+    let mut fields = Vec::new();
+    let mut skipped = Vec::new();
+    for (field, (name, ty)) in table.schema.fields().iter().zip(&table.columns) {
+        if holds_aggregate_state(ty) {
+            skipped.push((
+                name.clone(),
+                format!(
+                    "{} is an aggregation state, which ClickHouse does not output (its Arrow format writes memory addresses) and only ClickHouse can merge (-Merge, finalizeAggregation)",
+                    type_text(ty)
+                ),
+            ));
+        } else {
+            fields.push(field.clone());
+        }
+    }
+    let schema =
+        arrow::datatypes::Schema::new_with_metadata(fields, table.schema.metadata().clone());
+    (Arc::new(schema), skipped)
+}
+
+fn holds_aggregate_state(ty: &ChType) -> bool {
+    match ty {
+        ChType::Other(text) => text.starts_with("AggregateFunction"),
+        ChType::Nullable(inner) | ChType::Array(inner) => holds_aggregate_state(inner),
+        ChType::Map(key, value) => holds_aggregate_state(key) || holds_aggregate_state(value),
+        ChType::Tuple(elements) => elements.iter().any(|(_, ty)| holds_aggregate_state(ty)),
+        _ => false,
+    }
+}
+
+/// How a message names a state column's type.
+fn type_text(ty: &ChType) -> String {
+    match ty {
+        ChType::Other(text) => text.clone(),
+        _ => "a type holding AggregateFunction values".into(),
     }
 }
 
@@ -175,17 +231,13 @@ pub fn is_time_type(data_type: &DataType) -> bool {
 
 /// The time column: `requested` if given (it must be a timestamp or date), else the
 /// first timestamp/date column named in the ClickHouse sorting key, else the table's
-/// first timestamp/date column. `None`: the table has no time column.
+/// first timestamp/date column — non-Nullable ones first in both (a NULL time falls in
+/// no window, so a Nullable column is a last resort). `None`: no time column.
 pub fn time_column(
     schema: &SchemaRef,
     sorting_key: &[String],
     requested: Option<&str>,
 ) -> Result<Option<String>> {
-    let is_time = |name: &str| {
-        schema
-            .field_with_name(name)
-            .is_ok_and(|f| is_time_type(f.data_type()))
-    };
     if let Some(name) = requested {
         let field = schema
             .field_with_name(name)
@@ -199,18 +251,21 @@ pub fn time_column(
         return Ok(Some(name.to_owned()));
     }
     // `toStartOfHour(timestamp)` names `timestamp`: any identifier in a key expression.
-    for expression in sorting_key {
-        for word in expression.split(|c: char| !(c.is_alphanumeric() || c == '_')) {
-            if is_time(word) {
-                return Ok(Some(word.to_owned()));
-            }
-        }
-    }
-    Ok(schema
-        .fields()
-        .iter()
-        .find(|f| is_time_type(f.data_type()))
-        .map(|f| f.name().clone()))
+    let in_key = sorting_key.iter().flat_map(|expression| {
+        expression
+            .split(|c: char| !(c.is_alphanumeric() || c == '_'))
+            .filter(|word| !word.is_empty())
+    });
+    let in_table = schema.fields().iter().map(|f| f.name().as_str());
+    let candidates: Vec<&str> = in_key.chain(in_table).collect();
+    let time = |nullable: bool| {
+        candidates.iter().copied().find(|name| {
+            schema
+                .field_with_name(name)
+                .is_ok_and(|f| is_time_type(f.data_type()) && f.is_nullable() == nullable)
+        })
+    };
+    Ok(time(false).or_else(|| time(true)).map(str::to_owned))
 }
 
 /// A half-open range of the time column, in microseconds since the epoch (UTC).
@@ -255,6 +310,11 @@ pub fn format_instant(micros: i64) -> String {
 /// A double-quoted identifier of switchyard's input language.
 pub fn quote(name: &str) -> String {
     format!("\"{}\"", name.replace('"', "\"\""))
+}
+
+/// A backquoted ClickHouse identifier (`Events.Timestamp` stays one name).
+pub fn backquote(name: &str) -> String {
+    format!("`{}`", name.replace('\\', "\\\\").replace('`', "\\`"))
 }
 
 /// What to read from a table: its rows in `range` of `time_column`, filtered by
@@ -308,6 +368,35 @@ impl Selection {
             .find(" WHERE ")
             .ok_or_else(|| Error::internal(format!("no WHERE in {sql}")))?;
         Ok(Some(sql[at + 7..].to_owned()))
+    }
+
+    /// `SELECT <columns> FROM table WHERE …` for `target`, every column by name. For
+    /// ClickHouse the names are backquoted here, exactly as the catalog spells them (a
+    /// Nested table's `Events.Timestamp`, `$session_id`), and only the condition comes
+    /// from the emitter; naming them is also what makes ClickHouse return MATERIALIZED
+    /// and ALIAS columns, which `*` leaves out.
+    pub fn select_columns(
+        &self,
+        columns: &[&str],
+        range: Range,
+        time_is_date: bool,
+        target: Target,
+    ) -> Result<String> {
+        if target != Target::ClickHouse {
+            let projection: Vec<String> = columns.iter().map(|c| quote(c)).collect();
+            return self.sql(&projection.join(", "), range, time_is_date, target);
+        }
+        let projection: Vec<String> = columns.iter().map(|c| backquote(c)).collect();
+        let mut text = format!(
+            "SELECT {} FROM {}",
+            projection.join(", "),
+            backquote(&self.table)
+        );
+        if let Some(condition) = self.where_clause(range, time_is_date, target)? {
+            text.push_str(" WHERE ");
+            text.push_str(&condition);
+        }
+        Ok(text)
     }
 
     /// `SELECT <projection> FROM table WHERE …`, emitted for `target`.
@@ -456,6 +545,103 @@ mod tests {
         assert!(time_column(&schema, &key, Some("nope")).is_err());
         let plain = Arc::new(Schema::new(vec![Field::new("id", DataType::Int64, false)]));
         assert_eq!(time_column(&plain, &[], None).unwrap(), None);
+    }
+
+    #[test]
+    fn prefers_a_time_column_without_nulls() {
+        let timestamp = DataType::Timestamp(TimeUnit::Microsecond, Some("UTC".into()));
+        // umami's session_data: the Nullable date_value comes first, created_at is the
+        // time of every row; neither is in the sorting key.
+        let schema = Arc::new(Schema::new(vec![
+            Field::new("data_key", DataType::Utf8, false),
+            Field::new("date_value", timestamp.clone(), true),
+            Field::new("created_at", timestamp.clone(), false),
+        ]));
+        let key = vec!["data_key".to_owned()];
+        assert_eq!(
+            time_column(&schema, &key, None).unwrap().as_deref(),
+            Some("created_at")
+        );
+        // A non-Nullable column anywhere beats a Nullable one in the key…
+        let key = vec!["date_value".to_owned()];
+        assert_eq!(
+            time_column(&schema, &key, None).unwrap().as_deref(),
+            Some("created_at")
+        );
+        // …and a Nullable one is still chosen when it is all there is, or asked for.
+        let nullable = Arc::new(Schema::new(vec![Field::new("t", timestamp, true)]));
+        assert_eq!(
+            time_column(&nullable, &[], None).unwrap().as_deref(),
+            Some("t")
+        );
+        assert_eq!(
+            time_column(&schema, &[], Some("date_value"))
+                .unwrap()
+                .as_deref(),
+            Some("date_value")
+        );
+    }
+
+    #[test]
+    fn aggregate_states_are_left_out_of_the_readable_columns() {
+        let columns: Vec<(String, ChType)> = [
+            ("ts", "DateTime"),
+            ("uniq", "AggregateFunction(uniq, String)"),
+            ("nested", "Array(AggregateFunction(max, UInt64))"),
+            ("simple", "SimpleAggregateFunction(max, Float64)"),
+            ("Events.Name", "Array(LowCardinality(String))"),
+        ]
+        .into_iter()
+        .map(|(n, t)| (n.to_owned(), ChType::parse(t).unwrap()))
+        .collect();
+        let fields: Vec<Field> = columns.iter().map(|(n, t)| t.field(n.clone())).collect();
+        let table = ClickHouseTable {
+            name: "t".into(),
+            schema: Arc::new(Schema::new(fields)),
+            columns,
+            engine: "AggregatingMergeTree".into(),
+            sorting_key: vec!["ts".into()],
+            version_column: None,
+            is_deleted_column: None,
+        };
+        let (schema, skipped) = readable_columns(&table);
+        let kept: Vec<&str> = schema.fields().iter().map(|f| f.name().as_str()).collect();
+        assert_eq!(kept, ["ts", "simple", "Events.Name"]);
+        assert_eq!(schema.field(1).data_type(), &DataType::Float64);
+        let left_out: Vec<&str> = skipped.iter().map(|(n, _)| n.as_str()).collect();
+        assert_eq!(left_out, ["uniq", "nested"]);
+        assert!(skipped[0].1.contains("AggregateFunction(uniq, String)"));
+    }
+
+    #[test]
+    fn clickhouse_reads_every_column_by_its_backquoted_name() {
+        let selection = Selection {
+            table: "traces".into(),
+            time_column: Some("ts".into()),
+            filter: Some("kind = 'a'".into()),
+        };
+        let range = Range {
+            start: Some(0),
+            end: None,
+        };
+        let columns = ["ts", "Events.Timestamp", "$session_id", "odd`name"];
+        let clickhouse = selection
+            .select_columns(&columns, range, false, Target::ClickHouse)
+            .unwrap();
+        assert!(
+            clickhouse.starts_with(
+                "SELECT `ts`, `Events.Timestamp`, `$session_id`, `odd\\`name` FROM `traces` WHERE "
+            ),
+            "{clickhouse}"
+        );
+        assert!(clickhouse.contains("'a'"), "{clickhouse}");
+        let datafusion = selection
+            .select_columns(&columns, range, false, Target::DataFusion)
+            .unwrap();
+        assert!(
+            datafusion.starts_with("SELECT \"ts\", \"Events.Timestamp\""),
+            "{datafusion}"
+        );
     }
 
     #[test]

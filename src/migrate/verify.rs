@@ -15,7 +15,7 @@ use arrow::array::{Array, AsArray, RecordBatch};
 use arrow::datatypes::*;
 use futures::StreamExt;
 
-use super::{format_instant, micros_at, open_side, quote, time_column, Range, Selection};
+use super::{format_instant, micros_at, open_side, time_column, Range, Selection};
 use crate::config::Config;
 use crate::error::{Error, Result};
 
@@ -54,6 +54,11 @@ pub async fn run(mut config: Config, request: VerifyRequest) -> Result<bool> {
         |name: &str| Error::UndefinedTable(format!("{} on backend {name}", request.table));
     let schema_a = a.schema.clone().ok_or_else(|| missing(&request.a))?;
     let schema_b = b.schema.clone().ok_or_else(|| missing(&request.b))?;
+    for (side, name) in [(&a, &request.a), (&b, &request.b)] {
+        for (column, why) in &side.skipped {
+            println!("not compared: column {column} on {name}: {why}");
+        }
+    }
     let names_a: BTreeSet<&String> = schema_a.fields().iter().map(|f| f.name()).collect();
     let names_b: BTreeSet<&String> = schema_b.fields().iter().map(|f| f.name()).collect();
     if names_a != names_b {
@@ -91,15 +96,14 @@ pub async fn run(mut config: Config, request: VerifyRequest) -> Result<bool> {
         start: request.since,
         end: request.until,
     };
-    let projection = schema_a
+    let columns: Vec<&str> = schema_a
         .fields()
         .iter()
-        .map(|f| quote(f.name()))
-        .collect::<Vec<_>>()
-        .join(", ");
+        .map(|f| f.name().as_str())
+        .collect();
     let time_index = time.as_deref().and_then(|c| schema_a.index_of(c).ok());
-    let sql_a = selection.sql(&projection, range, dates, a.backend.target())?;
-    let sql_b = selection.sql(&projection, range, dates, b.backend.target())?;
+    let sql_a = selection.select_columns(&columns, range, dates, a.backend.target())?;
+    let sql_b = selection.select_columns(&columns, range, dates, b.backend.target())?;
     let (tally_a, tally_b) = futures::try_join!(
         tally(&a.backend, &sql_a, time_index),
         tally(&b.backend, &sql_b, time_index),

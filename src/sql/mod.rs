@@ -96,11 +96,13 @@ pub fn parse_with(sql: &str, setting: DialectSetting) -> Result<Parsed> {
 ///   FINAL / PREWHERE / SETTINGS / FORMAT / SAMPLE, and calls of camelCase functions
 ///   (`countIf(`, `toStartOfHour(`) or of ClickHouse-only lower-case ones (`if(`, `any(`,
 ///   `uniq(`, `has(`, `empty(`, `match(`, `median(`, `quantile(`…);
-/// - only Postgres markers → Postgres; only ClickHouse markers → ClickHouse;
-/// - otherwise (both or neither) a string literal with a backslash decides for Postgres
-///   (the wire announces standard_conforming_strings = on, and misreading `'C:\new'` as an
-///   escape would change the value), and everything else is ClickHouse, whose grammar
-///   accepts standard SQL.
+/// - only ClickHouse markers → ClickHouse; only Postgres markers → Postgres;
+/// - both → ClickHouse (which reads `::` casts too), unless a string literal holds a
+///   backslash (the wire announces standard_conforming_strings = on, and misreading
+///   `'C:\new'` as an escape would change the value);
+/// - neither → Postgres: a Postgres client gets PostgreSQL's answers unless its SQL is
+///   unmistakably ClickHouse's, or its session's `switchyard.dialect` pins ClickHouse
+///   (as a configured database or user can).
 ///
 /// Text that does not tokenize the Postgres way (e.g. `'it\'s'`) is ClickHouse.
 pub fn detect_flavor(sql: &str) -> Flavor {
@@ -173,7 +175,8 @@ fn detect(sql: &str) -> Detection {
             | Token::ExclamationMarkTilde
             | Token::ExclamationMarkTildeAsterisk
             | Token::LongArrow => postgres = true,
-            Token::LBrace => clickhouse = true,
+            // `{name:Type}` parameters; the ternary `c ? a : b`.
+            Token::LBrace | Token::Question => clickhouse = true,
             Token::SingleQuotedString(s) if s.contains('\\') => backslash = true,
             Token::Word(w) => {
                 let clause = matches!(
@@ -201,10 +204,10 @@ fn detect(sql: &str) -> Detection {
         }
     }
     let flavor = match (postgres, clickhouse) {
-        (true, false) => Flavor::Postgres,
         (false, true) => Flavor::ClickHouse,
-        _ if backslash => Flavor::Postgres,
-        _ => Flavor::ClickHouse,
+        // ClickHouse reads `::` casts too; a backslash in a string decides for Postgres.
+        (true, true) if !backslash => Flavor::ClickHouse,
+        _ => Flavor::Postgres,
     };
     Detection {
         flavor,
@@ -445,8 +448,8 @@ mod flavor_tests {
                 "SELECT a FROM t SETTINGS max_threads = 1",
                 Flavor::ClickHouse,
             ),
-            // Neither: ClickHouse, unless a string holds a backslash.
-            ("SELECT a, count(*) FROM t GROUP BY a", Flavor::ClickHouse),
+            // Neither: Postgres.
+            ("SELECT a, count(*) FROM t GROUP BY a", Flavor::Postgres),
             ("SELECT 'C:\\new' FROM t", Flavor::Postgres),
             // Both: the backslash rule again.
             ("SELECT toString(a::int) FROM t", Flavor::ClickHouse),

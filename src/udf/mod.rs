@@ -5,6 +5,7 @@
 //! nullability, a quirk not reproduced), it fails or is documented, never guesses.
 
 pub mod json;
+pub mod parse_time;
 pub mod quantile;
 pub mod to_string;
 
@@ -15,4 +16,5 @@ pub fn register_all(ctx: &SessionContext) {
     json::register(ctx);
     to_string::register(ctx);
     quantile::register(ctx);
+    parse_time::register(ctx);
 }

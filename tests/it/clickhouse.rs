@@ -153,6 +153,12 @@ fn start(url: String, url18: Option<String>) -> Harness {
 async fn serve(toml: &str) -> SocketAddr {
     let mut config = Config::from_toml(toml).expect("config");
     config.demo_rows = 0;
+    // Sessions on database `clickhouse` speak ClickHouse SQL, as a Grafana data source
+    // for ClickHouse dashboards would be set up.
+    config
+        .dialects
+        .databases
+        .insert("clickhouse".into(), "clickhouse".into());
     config.validate().expect("config");
     let engine = Arc::new(Engine::start(&config).await.expect("engine"));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
@@ -423,7 +429,7 @@ pub fn config(url: &str) -> ClickHouseConfig {
 pub async fn connect_to(addr: SocketAddr) -> tokio_postgres::Client {
     let (client, connection) = tokio_postgres::connect(
         &format!(
-            "host={} port={} user=tester application_name=it-clickhouse",
+            "host={} port={} user=tester dbname=clickhouse application_name=it-clickhouse",
             addr.ip(),
             addr.port()
         ),

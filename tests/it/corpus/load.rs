@@ -360,6 +360,12 @@ async fn dedup_rules(url: &str) -> BTreeMap<String, DedupRule> {
 async fn serve(toml: &str) -> SocketAddr {
     let mut config = Config::from_toml(toml).expect("config");
     config.demo_rows = 0;
+    // Sessions on database `clickhouse` speak ClickHouse SQL, as a Grafana data source
+    // for ClickHouse dashboards would be set up.
+    config
+        .dialects
+        .databases
+        .insert("clickhouse".into(), "clickhouse".into());
     config.validate().expect("config");
     let engine = Arc::new(Engine::start(&config).await.expect("engine"));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")

@@ -200,7 +200,15 @@ impl Pg {
             .expect("connect to switchyard");
         let mut pg = Pg { stream };
         let mut body = 196_608i32.to_be_bytes().to_vec();
-        for part in ["user", "tester", "application_name", "it-corpus", ""] {
+        for part in [
+            "user",
+            "tester",
+            "database",
+            "clickhouse",
+            "application_name",
+            "it-corpus",
+            "",
+        ] {
             body.extend_from_slice(part.as_bytes());
             body.push(0);
         }
