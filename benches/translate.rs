@@ -3,6 +3,11 @@
 //! ClickHouse → StarRocks, the same corpus `benches/translate_vs_sqlglot.sh` times
 //! sqlglot on. `SWITCHYARD_BENCH_CORPUS=FILE` writes that corpus, one query per line.
 //!
+//! Then the typed-translation budget: the real dashboard queries of
+//! ../shared/corpus/dashboards, typed by their tables' DDL, translated for DataFusion and
+//! ClickHouse against sqlparser's bare parse + print of the same text, in the same run
+//! (the ratio must stay within 2×).
+//!
 //!   cargo bench --bench translate            # criterion, per-query median
 //!   benches/translate_vs_sqlglot.sh          # the same run against sqlglot
 
@@ -57,6 +62,82 @@ fn to_starrocks(sql: &str) -> switchyard::error::Result<String> {
     )
 }
 
+/// The dashboard corpus's queries (final `;` dropped) and its tables' schemas.
+fn dashboards() -> Option<(Vec<String>, EmitContext)> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/corpus/dashboards");
+    let text = std::fs::read_to_string(dir.join("queries.sql")).ok()?;
+    let ddl = std::fs::read_to_string(dir.join("schema.sql")).ok()?;
+    let mut queries = Vec::new();
+    let mut current = String::new();
+    for line in text.lines() {
+        if line.starts_with("-- id: ") {
+            if !current.trim().is_empty() {
+                queries.push(current.trim().trim_end_matches(';').to_owned());
+            }
+            current.clear();
+        } else if !queries.is_empty() || !current.is_empty() || !line.starts_with("--") {
+            current.push_str(line);
+            current.push('\n');
+        }
+    }
+    if !current.trim().is_empty() {
+        queries.push(current.trim().trim_end_matches(';').to_owned());
+    }
+    let context = EmitContext {
+        tables: switchyard::backend::clickhouse::ddl::schemas(&ddl).ok()?,
+        ..EmitContext::default()
+    };
+    Some((queries, context))
+}
+
+/// Typed translation (parse, lower, type, emit) against sqlparser's parse + print of the
+/// same text, over the dashboard corpus: total time of each, same run, same queries.
+fn typed_vs_bare(runs: u32) {
+    let Some((queries, context)) = dashboards() else {
+        eprintln!("SKIPPED typed-vs-bare: ../shared/corpus/dashboards not found");
+        return;
+    };
+    let dialect = sqlparser::dialect::ClickHouseDialect {};
+    // Only what both can read: sqlparser's bare parse fails on some ClickHouse syntax.
+    let readable: Vec<&String> = queries
+        .iter()
+        .filter(|q| sqlparser::parser::Parser::parse_sql(&dialect, q).is_ok())
+        .collect();
+    let time = |f: &dyn Fn(&str)| {
+        let started = Instant::now();
+        for _ in 0..runs {
+            for q in &readable {
+                f(std::hint::black_box(q));
+            }
+        }
+        started.elapsed() / runs
+    };
+    let bare = time(&|q| {
+        let parsed = sqlparser::parser::Parser::parse_sql(&dialect, q).unwrap();
+        std::hint::black_box(parsed.iter().map(|s| s.to_string()).count());
+    });
+    for target in [Target::DataFusion, Target::ClickHouse] {
+        let translated = readable
+            .iter()
+            .filter(|q| translate(q, DialectSetting::ClickHouse, target, &context).is_ok())
+            .count();
+        let typed = time(&|q| {
+            let _ =
+                std::hint::black_box(translate(q, DialectSetting::ClickHouse, target, &context));
+        });
+        println!(
+            "dashboard corpus → {}: {} queries ({} translate), typed translation {:.0} µs, \
+             sqlparser parse + print {:.0} µs: {:.2}× the bare parse",
+            target.name(),
+            readable.len(),
+            translated,
+            typed.as_secs_f64() * 1e6,
+            bare.as_secs_f64() * 1e6,
+            typed.as_secs_f64() / bare.as_secs_f64()
+        );
+    }
+}
+
 fn bench(c: &mut Criterion) {
     let corpus = corpus();
     if let Ok(path) = std::env::var("SWITCHYARD_BENCH_CORPUS") {
@@ -79,6 +160,7 @@ fn bench(c: &mut Criterion) {
             started.elapsed() / runs
         })
         .collect();
+    typed_vs_bare(if runs > 1 { 50 } else { 1 });
     per_query.sort();
     if let Some(median) = per_query.get(per_query.len() / 2) {
         println!(

@@ -515,6 +515,28 @@ impl Engine {
             .collect()
     }
 
+    /// The output columns of `query` with their types as the translator works them out
+    /// from the routed tables (`?` where unknown; `NULL` marks Nullable), for `EXPLAIN
+    /// TRANSLATE`.
+    pub fn output_types(&self, query: &ir::Query) -> String {
+        let routing = self.current();
+        let context = match routing.resolve(query) {
+            Ok((_, backend)) => routing.emit_context(query, &backend),
+            Err(_) => routing.dedup_facts.clone(),
+        };
+        let mut typer = ir::types::Typer::new(&context.tables, query);
+        typer
+            .query_columns(query)
+            .into_iter()
+            .map(|(name, ty)| match ty {
+                Some(ty) if ty.nullable => format!("{name} {} NULL", ty.data_type),
+                Some(ty) => format!("{name} {}", ty.data_type),
+                None => format!("{name} ?"),
+            })
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+
     /// `SHOW switchyard.routes`: every routed table, text columns.
     pub fn routes_batch(&self) -> Result<RecordBatch> {
         let routing = self.current();

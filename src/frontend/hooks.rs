@@ -136,7 +136,14 @@ pub fn answer(
             analyze: false,
             options: Some(options),
             ..
-        } if is_option(options, "translate") => explain_translate(inner, flavor, engine),
+        } if is_option(options, "translate") => {
+            let setting = session
+                .get("switchyard.dialect")
+                .ok()
+                .and_then(crate::sql::DialectSetting::from_setting)
+                .unwrap_or_default();
+            explain_translate(inner, flavor, setting, engine)
+        }
         Statement::Explain {
             statement: inner,
             analyze: false,
@@ -269,7 +276,12 @@ fn is_option(options: &[sqlparser::ast::UtilityOption], name: &str) -> bool {
 
 /// `EXPLAIN TRANSLATE q`: the query as read (flavour and IR), where it would go, and its
 /// SQL for every target — or, per target, why that target refuses it.
-fn explain_translate(statement: &Statement, flavor: Flavor, engine: &Engine) -> Result<Answer> {
+fn explain_translate(
+    statement: &Statement,
+    flavor: Flavor,
+    setting: crate::sql::DialectSetting,
+    engine: &Engine,
+) -> Result<Answer> {
     let Statement::Query(query) = statement else {
         return Err(Error::unsupported(
             format!("EXPLAIN TRANSLATE of {}", statement_kind(statement)),
@@ -277,11 +289,17 @@ fn explain_translate(statement: &Statement, flavor: Flavor, engine: &Engine) -> 
         ));
     };
     let ir = crate::sql::lower_query_as(query, flavor)?;
+    let source = query.to_string();
     let mut lines = vec![
-        format!("source: {query}"),
-        format!("flavor: {}", flavor.name()),
+        format!("source: {source}"),
+        format!(
+            "flavor: {} ({})",
+            flavor.name(),
+            crate::sql::flavor_reason(&source, setting)
+        ),
     ];
     lines.extend(ir.to_string().lines().map(|l| format!("ir: {l}")));
+    lines.push(format!("columns: {}", engine.output_types(&ir)));
     lines.push(match engine.plan_as(query, flavor) {
         Ok(plan) => format!("route: {}", plan.route),
         Err(e) => format!("route: none ({e})"),

@@ -114,6 +114,18 @@ struct Detection {
     backslash_in_string: bool,
 }
 
+/// Why `setting` reads `sql` in the flavour it does, for `EXPLAIN TRANSLATE`.
+pub fn flavor_reason(sql: &str, setting: DialectSetting) -> &'static str {
+    match setting {
+        DialectSetting::ClickHouse => "the session's dialect is clickhouse",
+        DialectSetting::Postgres => "the session's dialect is postgres",
+        DialectSetting::Auto => match detect(sql).flavor {
+            Flavor::ClickHouse => "it has ClickHouse markers or string escapes",
+            Flavor::Postgres => "it has Postgres markers, or no markers either way",
+        },
+    }
+}
+
 /// Lower-case function names only ClickHouse has.
 const CLICKHOUSE_ONLY_FUNCTIONS: &[&str] = &[
     "if",

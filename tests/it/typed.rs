@@ -111,3 +111,21 @@ async fn a_missing_map_key_is_the_value_types_default() {
     );
     assert_eq!(rows, all);
 }
+
+#[tokio::test]
+async fn unmarked_sql_gets_postgres_answers_unless_the_session_says_clickhouse() {
+    let client = connect().await;
+    let empty = "SELECT sum(latency_ms), avg(latency_ms), 7 / 2 FROM llm_requests \
+                 WHERE model = 'no such model'";
+    // No marker either way: PostgreSQL 15's answers (NULL over no rows, 7 / 2 = 3).
+    let rows = simple_rows(&client.simple_query(empty).await.unwrap());
+    assert_eq!(rows, vec![vec![None, None, Some("3".to_string())]]);
+    // A ClickHouse session reads the same text as ClickHouse does.
+    client
+        .simple_query("SET switchyard.dialect = clickhouse")
+        .await
+        .unwrap();
+    let rows = simple_rows(&client.simple_query(empty).await.unwrap());
+    let text = |s: &str| Some(s.to_string());
+    assert_eq!(rows, vec![vec![text("0"), text("NaN"), text("3.5")]]);
+}
