@@ -210,6 +210,7 @@ const HANDLERS: &[(&str, Handler)] = &[
     ("sum", sum),
     ("sum_if", sum_if),
     ("to_date", to_date),
+    ("to_time_zone", to_time_zone),
     ("to_float64", to_float64),
     ("to_float64_or_null", to_float64_or_null),
     ("to_float64_or_zero", to_float64_or_zero),
@@ -890,12 +891,28 @@ fn df_start_of_interval(e: &mut Emitter, call: &FunctionCall) -> ast::Expr {
         (_, 0) => e.reject("toStartOfInterval with a zero interval"),
         (Some(86_400), n) => bin(e, ts, &format!("{n} days")),
         (Some(s), n) if 86_400 % (s * n) == 0 => bin(e, ts, &format!("{n} {unit}s")),
-        (None, 1) if matches!(unit.as_str(), "month" | "year" | "quarter") => {
+        // ClickHouse's weeks start on Monday, as DataFusion's (ISO) `date_trunc` weeks do.
+        (None, 1) if matches!(unit.as_str(), "week" | "month" | "year" | "quarter") => {
             let unit = string(e, &unit);
             let t = function("date_trunc", vec![unit, ts]);
             cast(e, t, &crate::ir::DataType::Date)
         }
         _ => e.reject(format!("toStartOfInterval with INTERVAL '{interval}'")),
+    }
+}
+
+/// `toTimeZone(t, 'UTC')`: the same instant shown in UTC, which is how every instant is
+/// presented here; another zone changes the wall-clock text, so it is refused.
+fn to_time_zone(e: &mut Emitter, call: &FunctionCall) -> ast::Expr {
+    if call.args.len() != 2 {
+        return e.reject("toTimeZone without a time zone");
+    }
+    let Some(call) = utc_only(e, call, 1) else {
+        return or_null(None);
+    };
+    match scalar_args::<1>(e, &call) {
+        Some([t]) => t,
+        None => or_null(None),
     }
 }
 
