@@ -167,6 +167,7 @@ const HANDLERS: &[(&str, Handler)] = &[
         sr_parse_date_time_best_effort,
     ),
     ("sr_quantile", sr_quantile),
+    ("sr_round", sr_round),
     ("sr_replace_regexp_all", sr_replace_regexp_all),
     ("sr_start_of_fifteen_minutes", sr_start_of_fifteen_minutes),
     ("sr_start_of_five_minutes", sr_start_of_five_minutes),
@@ -2018,6 +2019,27 @@ fn floor_ceil(e: &mut Emitter, call: &FunctionCall, name: &str) -> ast::Expr {
         return e.reject(format!("{} with a number of places", call.func.name()));
     }
     rename::<1>(e, call, name)
+}
+
+/// `round(x[, n])` on StarRocks, by the argument's type: a decimal or an integer rounds
+/// half away from zero in both engines; a float rounds ties to even in ClickHouse and
+/// away from zero in StarRocks, so floats (and arguments of unknown type) are refused.
+fn sr_round(e: &mut Emitter, call: &FunctionCall) -> ast::Expr {
+    let exact = call
+        .args
+        .first()
+        .and_then(|a| e.type_of(a))
+        .is_some_and(|t| t.is_decimal() || t.is_integer());
+    if !exact {
+        return e.reject(
+            "round of a float or of a value of unknown type (ClickHouse rounds float ties to even)",
+        );
+    }
+    match call.args.len() {
+        1 => rename::<1>(e, call, "round"),
+        2 if literal_int(call.args.get(1)).is_some() => rename::<2>(e, call, "round"),
+        _ => e.reject("round with places other than a literal"),
+    }
 }
 
 fn df_floor(e: &mut Emitter, call: &FunctionCall) -> ast::Expr {
