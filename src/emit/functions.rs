@@ -1401,7 +1401,17 @@ fn sr_to_yyyymmdd(e: &mut Emitter, call: &FunctionCall) -> ast::Expr {
 /// `toDateTime(x)`: a string parsed, a number read as Unix seconds, a date-time truncated
 /// to seconds; DataFusion's `to_timestamp_seconds` does each of these.
 fn df_to_date_time(e: &mut Emitter, call: &FunctionCall) -> ast::Expr {
+    // A date is its midnight (UTC, the session's zone); DataFusion reads no date as seconds.
+    let date = call
+        .args
+        .first()
+        .and_then(|a| e.type_of(a))
+        .is_some_and(|t| matches!(t.data_type, arrow::datatypes::DataType::Date32));
     match utc_only(e, call, 1).and_then(|c| scalar_args::<1>(e, &c)) {
+        Some([x]) if date => {
+            let midnight = cast(e, x, &crate::ir::DataType::Timestamp);
+            function("to_timestamp_seconds", vec![midnight])
+        }
         Some([x]) => function("to_timestamp_seconds", vec![x]),
         None => or_null(None),
     }

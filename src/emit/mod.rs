@@ -8,6 +8,7 @@
 mod clickhouse;
 mod datafusion;
 mod dialects;
+mod fill;
 mod functions;
 mod starrocks;
 mod tables;
@@ -372,6 +373,13 @@ impl Emitter<'_> {
     }
 
     fn query(&mut self, q: &Query) -> ast::Query {
+        if self.target == Target::DataFusion && q.order_by.iter().any(|i| i.fill.is_some()) {
+            if q.clickhouse.limit_by.is_some() {
+                self.reject("ORDER BY … WITH FILL with LIMIT BY");
+            } else {
+                return self.fill_query(q);
+            }
+        }
         if q.clickhouse.limit_by.is_some() && self.target != Target::ClickHouse {
             match limit_by_as_window(q) {
                 Ok(rewritten) => return self.query(&rewritten),
@@ -915,7 +923,16 @@ impl Emitter<'_> {
                     sort: item.desc.then_some(ast::OrderBySort::Desc),
                     nulls_first: item.nulls_first,
                 },
-                with_fill: None,
+                with_fill: item.fill.as_ref().map(|fill| {
+                    if self.target != Target::ClickHouse {
+                        self.reject("ORDER BY … WITH FILL");
+                    }
+                    ast::WithFill {
+                        from: fill.from.as_ref().map(|e| self.expr(e)),
+                        to: fill.to.as_ref().map(|e| self.expr(e)),
+                        step: fill.step.as_ref().map(|e| self.expr(e)),
+                    }
+                }),
             })
             .collect()
     }
@@ -1828,6 +1845,7 @@ fn limit_by_as_window(q: &Query) -> std::result::Result<Query, &'static str> {
             expr: resolve(&item.expr),
             desc: item.desc,
             nulls_first: nulls_last(item),
+            fill: None,
         })
         .collect();
     let row_number = ir::functions::lookup("row_number").ok_or("LIMIT BY")?;
@@ -1877,6 +1895,7 @@ fn limit_by_as_window(q: &Query) -> std::result::Result<Query, &'static str> {
             expr,
             desc: item.desc,
             nulls_first: nulls_last(item),
+            fill: item.fill.clone(),
         });
     }
     let binary = |left: Expr, op, right: Expr| Expr::Binary {

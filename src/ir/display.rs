@@ -61,10 +61,23 @@ fn order_by(f: &mut Formatter, items: &[OrderByItem]) -> fmt::Result {
             f.write_str(" DESC")?;
         }
         match item.nulls_first {
-            Some(true) => f.write_str(" NULLS FIRST"),
-            Some(false) => f.write_str(" NULLS LAST"),
-            None => Ok(()),
+            Some(true) => f.write_str(" NULLS FIRST")?,
+            Some(false) => f.write_str(" NULLS LAST")?,
+            None => {}
         }
+        if let Some(fill) = &item.fill {
+            f.write_str(" WITH FILL")?;
+            for (keyword, bound) in [
+                (" FROM ", &fill.from),
+                (" TO ", &fill.to),
+                (" STEP ", &fill.step),
+            ] {
+                if let Some(bound) = bound {
+                    write!(f, "{keyword}{bound}")?;
+                }
+            }
+        }
+        Ok(())
     })
 }
 

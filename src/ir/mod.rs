@@ -243,6 +243,19 @@ pub struct OrderByItem {
     pub desc: bool,
     /// `None`: the source dialect's default null ordering.
     pub nulls_first: Option<bool>,
+    /// ClickHouse `WITH FILL [FROM a] [TO b] [STEP s]` (query-level ORDER BY only).
+    pub fill: Option<Fill>,
+}
+
+/// ClickHouse `ORDER BY x WITH FILL`: rows inserted for the missing values of `x` on the
+/// grid `from + k·step` (`from` absent: the first value; `to`, exclusive, absent: up to
+/// the last value; `step` absent: 1, or 1 second / 1 day for times), their other columns
+/// holding their type's default (NULL if Nullable).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Fill {
+    pub from: Option<Expr>,
+    pub to: Option<Expr>,
+    pub step: Option<Expr>,
 }
 
 #[derive(Debug, Clone, PartialEq)]

@@ -496,7 +496,18 @@ impl<'a> Typer<'a> {
                     Func::Anonymous(name) => rules.clickhouse.get(name.as_str()),
                 }?;
                 let star = call.star.then_some(Type::not_null(Arrow::Int64));
-                rule.apply(&args, star.as_ref(), call.over.is_some())
+                let ty = rule.apply(&args, star.as_ref(), call.over.is_some())?;
+                // ClickHouse's toStartOfInterval is a Date for calendar units.
+                let calendar = matches!(call.args.get(1), Some(Expr::Literal(Literal::Typed {
+                        value,
+                        ty: DataType::Interval,
+                    })) if ["week", "month", "quarter", "year"]
+                        .iter()
+                        .any(|u| value.trim_end_matches('s').ends_with(u)));
+                if call.func.name() == "toStartOfInterval" && calendar {
+                    return Some(Type::new(Arrow::Date32, ty.nullable));
+                }
+                Some(ty)
             }
             Expr::Array(items) => {
                 let element = items

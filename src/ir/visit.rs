@@ -88,6 +88,11 @@ pub fn walk_table_ref<V: Visitor + ?Sized>(v: &mut V, table: &TableRef) {
 fn walk_order_by<V: Visitor + ?Sized>(v: &mut V, items: &[OrderByItem]) {
     for item in items {
         v.visit_expr(&item.expr);
+        if let Some(fill) = &item.fill {
+            for bound in [&fill.from, &fill.to, &fill.step].into_iter().flatten() {
+                v.visit_expr(bound);
+            }
+        }
     }
 }
 
@@ -264,7 +269,17 @@ mod mut_walk {
     }
 
     fn order_by(items: &mut [OrderByItem], f: &mut F) {
-        items.iter_mut().for_each(|item| expr(&mut item.expr, f));
+        for item in items {
+            expr(&mut item.expr, f);
+            if let Some(fill) = &mut item.fill {
+                for bound in [&mut fill.from, &mut fill.to, &mut fill.step]
+                    .into_iter()
+                    .flatten()
+                {
+                    expr(bound, f);
+                }
+            }
+        }
     }
 
     pub(super) fn expr(e: &mut Expr, f: &mut F) {

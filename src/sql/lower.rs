@@ -688,9 +688,6 @@ fn sample_ratio(e: &sp::Expr) -> Result<Expr> {
 }
 
 fn order_by_item(o: &sp::OrderByExpr, unsupported: &mut Unsupported) -> Result<OrderByItem> {
-    if o.with_fill.is_some() {
-        unsupported.push("ORDER BY … WITH FILL".into());
-    }
     let desc = match &o.options.sort {
         None | Some(sp::OrderBySort::Asc) => false,
         Some(sp::OrderBySort::Desc) => true,
@@ -703,6 +700,14 @@ fn order_by_item(o: &sp::OrderByExpr, unsupported: &mut Unsupported) -> Result<O
         expr: expr(&o.expr)?,
         desc,
         nulls_first: o.options.nulls_first,
+        fill: match &o.with_fill {
+            Some(fill) => Some(crate::ir::Fill {
+                from: fill.from.as_ref().map(expr).transpose()?,
+                to: fill.to.as_ref().map(expr).transpose()?,
+                step: fill.step.as_ref().map(expr).transpose()?,
+            }),
+            None => None,
+        },
     })
 }
 

@@ -1,5 +1,5 @@
 //! ClickHouse SQL sent to ClickHouse as the client wrote it, for statements the IR cannot
-//! carry (`WITH FILL`, `ARRAY JOIN`, `ANY JOIN`, grammar sqlparser lacks): a ClickHouse
+//! carry (`ARRAY JOIN`, `ANY JOIN`, a named WINDOW, grammar sqlparser lacks): a ClickHouse
 //! query reading only ClickHouse tables never fails where ClickHouse would not.
 //!
 //! A light scanner (strings, quoted identifiers and comments understood) finds the names
