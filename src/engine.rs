@@ -52,8 +52,9 @@ struct Routing {
     shadow_permits: Arc<Semaphore>,
     shadow_concurrency: usize,
     shadow_max_rows: usize,
-    /// The config's session-flavour defaults (`Config::session_dialect`).
-    dialects: Config,
+    /// The config's session flavour (`dialect`) and its defaults by database and user.
+    dialect: Option<String>,
+    dialects: crate::config::DialectDefaults,
 }
 
 /// An open backend and what it was opened with: the next generation reuses it when
@@ -158,10 +159,10 @@ impl Engine {
     /// The SQL flavour (`switchyard.dialect`) a session of `user` on `database` starts
     /// in, as configured.
     pub fn session_dialect(&self, user: Option<&str>, database: Option<&str>) -> String {
-        self.current()
+        let routing = self.current();
+        routing
             .dialects
-            .session_dialect(user, database)
-            .to_owned()
+            .session_dialect(routing.dialect.as_deref(), user, database)
     }
 
     /// Shadow queries running or being compared now.
@@ -774,11 +775,8 @@ impl Routing {
             backends,
             routes,
             dedup_facts: emit_context,
-            dialects: Config {
-                dialect: config.dialect.clone(),
-                dialects: config.dialects.clone(),
-                ..Config::default()
-            },
+            dialect: config.dialect.clone(),
+            dialects: config.dialects.clone(),
             shadow_permits: Arc::new(Semaphore::new(config.shadow_concurrency)),
             shadow_concurrency: config.shadow_concurrency,
             shadow_max_rows: config.shadow_max_rows,

@@ -68,15 +68,23 @@ pub struct DialectDefaults {
     pub users: BTreeMap<String, String>,
 }
 
-impl Config {
-    /// The `switchyard.dialect` a session of `user` on `database` starts with.
-    pub fn session_dialect(&self, user: Option<&str>, database: Option<&str>) -> &str {
-        let by_database = database.and_then(|d| self.dialects.databases.get(d));
-        let by_user = user.and_then(|u| self.dialects.users.get(u));
+impl DialectDefaults {
+    /// The `switchyard.dialect` a session of `user` on `database` starts with, `global`
+    /// (the config's `dialect`) failing a match, `auto` failing that.
+    pub fn session_dialect(
+        &self,
+        global: Option<&str>,
+        user: Option<&str>,
+        database: Option<&str>,
+    ) -> String {
+        let by_database = database.and_then(|d| self.databases.get(d));
+        let by_user = user.and_then(|u| self.users.get(u));
         by_database
             .or(by_user)
-            .or(self.dialect.as_ref())
-            .map_or("auto", String::as_str)
+            .map(String::as_str)
+            .or(global)
+            .unwrap_or("auto")
+            .to_owned()
     }
 }
 

@@ -2329,11 +2329,13 @@ fn df_lower_ascii(e: &mut Emitter, call: &FunctionCall) -> ast::Expr {
 /// ClickHouse's JSON functions run as our DataFusion UDFs (src/udf/json.rs), which
 /// follow ClickHouse's path rules and answers.
 fn df_json(e: &mut Emitter, call: &FunctionCall) -> ast::Expr {
+    df_udf(e, call, &crate::udf::json::FUNCTIONS)
+}
+
+/// The UDF `table` pairs with the call's ClickHouse name, called with the same arguments.
+fn df_udf(e: &mut Emitter, call: &FunctionCall, table: &[(&str, &str)]) -> ast::Expr {
     let name = call.func.name();
-    match crate::udf::json::FUNCTIONS
-        .iter()
-        .find(|(clickhouse, _)| *clickhouse == name)
-    {
+    match table.iter().find(|(clickhouse, _)| *clickhouse == name) {
         Some((_, udf)) => variadic(e, call, udf),
         None => e.reject(format!("function {name}")),
     }
@@ -2342,14 +2344,7 @@ fn df_json(e: &mut Emitter, call: &FunctionCall) -> ast::Expr {
 /// ClickHouse's best-effort date-time parsing and `fromUnixTimestamp64*` run as our
 /// DataFusion UDFs (src/udf/parse_time.rs), a port of ClickHouse's own parser.
 fn df_parse_time(e: &mut Emitter, call: &FunctionCall) -> ast::Expr {
-    let name = call.func.name();
-    match crate::udf::parse_time::FUNCTIONS
-        .iter()
-        .find(|(clickhouse, _)| *clickhouse == name)
-    {
-        Some((_, udf)) => variadic(e, call, udf),
-        None => e.reject(format!("function {name}")),
-    }
+    df_udf(e, call, &crate::udf::parse_time::FUNCTIONS)
 }
 
 /// ClickHouse's toString picks its text by the value's type, which only run time knows

@@ -496,7 +496,7 @@ impl<'a> Typer<'a> {
                     Func::Anonymous(name) => rules.clickhouse.get(name.as_str()),
                 }?;
                 let star = call.star.then_some(Type::not_null(Arrow::Int64));
-                let ty = rule.apply(&args, star.as_ref(), call.over.is_some())?;
+                let ty = rule.apply(&args, star.as_ref())?;
                 // ClickHouse's toStartOfInterval is a Date for calendar units.
                 let calendar = matches!(call.args.get(1), Some(Expr::Literal(Literal::Typed {
                         value,
@@ -651,7 +651,7 @@ enum Nulls {
 }
 
 impl Rule {
-    fn apply(&self, args: &[Option<Type>], star: Option<&Type>, window: bool) -> Option<Type> {
+    fn apply(&self, args: &[Option<Type>], star: Option<&Type>) -> Option<Type> {
         let arg = |i: usize| -> Option<Type> {
             match args.get(i) {
                 Some(t) => t.clone(),
@@ -705,8 +705,6 @@ impl Rule {
             }
             Nulls::Of(i) => known(i)?,
         };
-        // A window function over an empty frame (lag past the first row) gives NULL.
-        let _ = window;
         Some(Type::new(data_type, nullable))
     }
 }

@@ -150,7 +150,9 @@ fn start(url: String, url18: Option<String>) -> Harness {
     }
 }
 
-async fn serve(toml: &str) -> SocketAddr {
+/// An in-process switchyard on `toml` (no demo data); sessions on database `clickhouse`
+/// speak ClickHouse SQL.
+pub async fn serve(toml: &str) -> SocketAddr {
     let mut config = Config::from_toml(toml).expect("config");
     config.demo_rows = 0;
     // Sessions on database `clickhouse` speak ClickHouse SQL, as a Grafana data source
@@ -403,7 +405,7 @@ async fn load_old(url18: &str, modern: &str) {
     .await;
 }
 
-fn percent_encode(text: &str) -> String {
+pub fn percent_encode(text: &str) -> String {
     text.bytes()
         .map(|b| match b {
             b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {

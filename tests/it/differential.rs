@@ -183,7 +183,7 @@ async fn direct(url: &str, sql: &str) -> Outcome {
     }
 }
 
-fn unescape_tsv(field: &str) -> String {
+pub fn unescape_tsv(field: &str) -> String {
     let mut out = String::with_capacity(field.len());
     let mut chars = field.chars();
     while let Some(c) = chars.next() {

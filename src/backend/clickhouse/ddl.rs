@@ -104,41 +104,46 @@ fn create_table(statement: &str) -> Option<(String, &str)> {
     Some((name, &body[..close]))
 }
 
+/// Each character of `text` outside quotes, with its byte index and how many
+/// parentheses are open around it (a closing one counts as still open).
+fn unquoted(text: &str) -> impl Iterator<Item = (usize, char, usize)> + '_ {
+    let (mut depth, mut quote) = (0usize, None);
+    text.char_indices()
+        .filter_map(move |(i, c)| match (quote, c) {
+            (Some(q), c) if c == q => {
+                quote = None;
+                None
+            }
+            (Some(_), _) => None,
+            (None, '\'' | '`' | '"') => {
+                quote = Some(c);
+                None
+            }
+            (None, '(') => {
+                depth += 1;
+                Some((i, c, depth))
+            }
+            (None, ')') => {
+                let open = depth;
+                depth = depth.saturating_sub(1);
+                Some((i, c, open))
+            }
+            (None, c) => Some((i, c, depth)),
+        })
+}
+
 /// The index of the `)` closing an already opened parenthesis.
 fn matching_close(body: &str) -> Option<usize> {
-    let mut depth = 0usize;
-    let mut quote = None;
-    for (i, c) in body.char_indices() {
-        match (quote, c) {
-            (Some(q), c) if c == q => quote = None,
-            (Some(_), _) => {}
-            (None, '\'' | '`' | '"') => quote = Some(c),
-            (None, '(') => depth += 1,
-            (None, ')') if depth == 0 => return Some(i),
-            (None, ')') => depth -= 1,
-            _ => {}
-        }
-    }
-    None
+    unquoted(body).find_map(|(i, c, open)| (c == ')' && open == 0).then_some(i))
 }
 
 /// Items separated by commas outside parentheses and quotes.
 fn split_top_level(body: &str) -> Vec<&str> {
     let mut items = Vec::new();
-    let (mut depth, mut quote, mut start) = (0usize, None, 0);
-    for (i, c) in body.char_indices() {
-        match (quote, c) {
-            (Some(q), c) if c == q => quote = None,
-            (Some(_), _) => {}
-            (None, '\'' | '`' | '"') => quote = Some(c),
-            (None, '(') => depth += 1,
-            (None, ')') => depth = depth.saturating_sub(1),
-            (None, ',') if depth == 0 => {
-                items.push(&body[start..i]);
-                start = i + 1;
-            }
-            _ => {}
-        }
+    let mut start = 0;
+    for (i, _, _) in unquoted(body).filter(|&(_, c, depth)| c == ',' && depth == 0) {
+        items.push(&body[start..i]);
+        start = i + 1;
     }
     items.push(&body[start..]);
     items
@@ -172,26 +177,18 @@ fn type_text(rest: &str) -> &str {
         "NULL",
         "PRIMARY",
     ];
-    let (mut depth, mut quote) = (0usize, None);
-    for (i, c) in rest.char_indices() {
-        match (quote, c) {
-            (Some(q), c) if c == q => quote = None,
-            (Some(_), _) => {}
-            (None, '\'') => quote = Some(c),
-            (None, '(') => depth += 1,
-            (None, ')') => depth = depth.saturating_sub(1),
-            (None, c) if depth == 0 && c.is_whitespace() => {
-                let word: String = rest[i..]
-                    .trim_start()
-                    .chars()
-                    .take_while(|c| c.is_ascii_alphabetic())
-                    .collect();
-                let before = rest[..i].trim();
-                if !before.is_empty() && CLAUSES.contains(&word.to_ascii_uppercase().as_str()) {
-                    return before;
-                }
-            }
-            _ => {}
+    for (i, c, depth) in unquoted(rest) {
+        if depth != 0 || !c.is_whitespace() {
+            continue;
+        }
+        let word: String = rest[i..]
+            .trim_start()
+            .chars()
+            .take_while(|c| c.is_ascii_alphabetic())
+            .collect();
+        let before = rest[..i].trim();
+        if !before.is_empty() && CLAUSES.contains(&word.to_ascii_uppercase().as_str()) {
+            return before;
         }
     }
     rest.trim()

@@ -8,15 +8,12 @@
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, OnceLock};
+use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 use switchyard::backend::clickhouse::ClickHouseBackend;
 use switchyard::backend::Backend;
-use switchyard::config::Config;
 use switchyard::emit::{DedupRule, EmitContext};
-use switchyard::engine::Engine;
-use switchyard::frontend::Frontend;
 
 use super::generate::{insert_sql, quote_str, Column};
 use super::sqltext::{parse_params, parse_queries, split_statements, tokens, Hints, Query, Tok};
@@ -148,12 +145,12 @@ async fn start(url: String, statements: &[String], hints: &Hints) -> Setup {
     }
     let empty = scratch.join("empty");
     std::fs::create_dir_all(&empty).expect("scratch dir");
-    let clickhouse = serve(&format!(
+    let clickhouse = crate::clickhouse::serve(&format!(
         "data_dir = {:?}\n[backends.ch]\nkind = \"clickhouse\"\nurl = \"{url}\"\ntimeout_secs = 120\n",
         empty.display().to_string()
     ))
     .await;
-    let delta = serve(&delta_toml).await;
+    let delta = crate::clickhouse::serve(&delta_toml).await;
 
     let mut context = EmitContext::default();
     let backend = ClickHouseBackend::open("ch", &crate::clickhouse::config(&url))
@@ -355,28 +352,4 @@ async fn dedup_rules(url: &str) -> BTreeMap<String, DedupRule> {
         );
     }
     rules
-}
-
-async fn serve(toml: &str) -> SocketAddr {
-    let mut config = Config::from_toml(toml).expect("config");
-    config.demo_rows = 0;
-    // Sessions on database `clickhouse` speak ClickHouse SQL, as a Grafana data source
-    // for ClickHouse dashboards would be set up.
-    config
-        .dialects
-        .databases
-        .insert("clickhouse".into(), "clickhouse".into());
-    config.validate().expect("config");
-    let engine = Arc::new(Engine::start(&config).await.expect("engine"));
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind");
-    let addr = listener.local_addr().expect("addr");
-    tokio::spawn(switchyard::server::run(
-        listener,
-        Frontend::new(engine),
-        64,
-        std::future::pending(),
-    ));
-    addr
 }

@@ -71,7 +71,11 @@ async fn http_query(url: &str, sql: &str, params: &[(String, String)]) -> Result
         .trim_end_matches('/');
     let mut target = "/?default_format=TabSeparatedWithNames".to_owned();
     for (name, value) in params {
-        target.push_str(&format!("&param_{}={}", percent(name), percent(value)));
+        target.push_str(&format!(
+            "&param_{}={}",
+            crate::clickhouse::percent_encode(name),
+            crate::clickhouse::percent_encode(value)
+        ));
     }
     let mut stream = TcpStream::connect(host)
         .await
@@ -126,37 +130,11 @@ fn dechunk(mut body: &[u8]) -> Vec<u8> {
     out
 }
 
-fn percent(text: &str) -> String {
-    text.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                (b as char).to_string()
-            }
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
-}
-
 fn tsv_cell(field: &str) -> Cell {
     if field == "\\N" {
         return Cell::Null;
     }
-    let mut out = String::with_capacity(field.len());
-    let mut chars = field.chars();
-    while let Some(c) = chars.next() {
-        if c != '\\' {
-            out.push(c);
-            continue;
-        }
-        match chars.next() {
-            Some('t') => out.push('\t'),
-            Some('n') => out.push('\n'),
-            Some('0') => out.push('\0'),
-            Some(other) => out.push(other),
-            None => out.push('\\'),
-        }
-    }
-    cell(Some(&out))
+    cell(Some(&crate::differential::unescape_tsv(field)))
 }
 
 /// A Postgres connection speaking the extended protocol by hand.
